@@ -1,0 +1,96 @@
+/**
+ * The contracts the pipeline relies on. The core knows nothing of tensors: the models,
+ * datasets and optimizers it creates are opaque here, and a `trainer` plugin (from
+ * @tdx/tensor, or your own) is what turns them into training steps.
+ */
+import type { SessionCheckpoint } from './checkpoint.js';
+import type { AnalysisFile, ExperimentData, RunIdentity } from './experiment-data.js';
+
+import type { FigureSpec } from './figures.js';
+import type { Registry } from './registry.js';
+
+/** Instance of a `backend` plugin: makes one numeric backend the active one. */
+export interface BackendInstance {
+  /** Makes the backend active (process-wide) and says what is running. */
+  activate(): Promise<BackendInfo>;
+}
+
+export interface BackendInfo {
+  name: string;
+  /** Free-form facts worth recording with results (versions, SIMD, threads). */
+  details?: Record<string, unknown>;
+}
+
+/** What a trainer gets to start a run: the created plugin instances, opaque to the core. */
+export interface TrainerParts {
+  dataset: unknown;
+  model: unknown;
+  optimizer: unknown;
+  /** The run's seed (the spec's seed). */
+  seed: number;
+  /** Total number of updates the run will make. */
+  steps: number;
+}
+
+/** Instance of a `trainer` plugin. */
+export interface TrainerInstance {
+  start(parts: TrainerParts): TrainingSession | Promise<TrainingSession>;
+}
+
+/** One run in progress. Step t is "the parameters after t updates". */
+export interface TrainingSession {
+  /** Loss of training batch `step` at the current parameters; then one update. */
+  step(step: number): number;
+  /** Loss of training batch `step` at the current parameters, without updating. */
+  loss(step: number): number;
+  /** Loss on the dataset's fixed evaluation batch, or undefined when it has none. */
+  evalLoss(): number | undefined;
+  /** What analyses receive (for the built-in trainer: an AnalysisTarget of @tdx/tensor). */
+  target(): unknown;
+  /** Releases everything the session holds (parameters, optimizer state, data). */
+  dispose(): void;
+  /**
+   * The state to continue from: parameters, optimizer state, data-stream and RNG state.
+   * Optional: without it runs cannot resume and start again from step 0.
+   */
+  checkpoint?(): SessionCheckpoint;
+  /** Continues from a checkpoint taken after `step` updates. */
+  restore?(checkpoint: SessionCheckpoint, step: number): void;
+}
+
+/** Context of one analysis evaluation. */
+export interface AnalysisContext {
+  /** The state being analysed (number of updates so far). */
+  step: number;
+  /** A seed for this evaluation, derived from the spec's seed, the analysis label and the step. */
+  seed: number;
+}
+
+/** What an analysis returns. */
+export interface AnalysisOutput {
+  /** The headline number, written to metrics.jsonl under the analysis label. */
+  value?: number;
+  /** Everything else, written to analyses/<label>.json. Must be JSON-serialisable. */
+  data?: Record<string, unknown>;
+}
+
+/** Instance of an `analysis` plugin. */
+export interface AnalysisInstance {
+  run(target: unknown, ctx: AnalysisContext): AnalysisOutput | Promise<AnalysisOutput>;
+  /**
+   * The figures this analysis draws from its records across runs (optional). Without it,
+   * reporters draw the headline value against the step, one line per run group.
+   */
+  figures?(runs: Array<{ run: RunIdentity; file: AnalysisFile }>): FigureSpec[];
+}
+
+/** What a reporter gets besides the data: the registry, to create analysis instances. */
+export interface ReportContext {
+  registry: Registry;
+}
+
+/** Instance of a `reporter` plugin: writes files into the experiment folder from its data. */
+export interface ReporterInstance {
+  /** Returns the paths of the files written. */
+  report(data: ExperimentData, ctx: ReportContext): Promise<string[]> | string[];
+}

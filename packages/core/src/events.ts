@@ -1,0 +1,82 @@
+/** Progress of an experiment, as events. The CLI draws progress bars from these. */
+import type { BackendInfo } from './contracts.js';
+
+/** `interrupted`: stopped on request (Ctrl-C) after saving a checkpoint; running the spec again resumes it. */
+export type RunStatus = 'completed' | 'diverged' | 'failed' | 'skipped' | 'interrupted';
+
+export interface RunResult {
+  id: string;
+  label: string;
+  dir: string;
+  status: RunStatus;
+  /** Updates made (in total, across resumptions). */
+  steps: number;
+  finalLoss?: number;
+  finalEvalLoss?: number;
+  /** Wall time of this execution (a resumed run counts from its resumption). */
+  wallMs: number;
+  /** The step this execution resumed from, when it resumed from a checkpoint. */
+  resumedFrom?: number;
+  /** The error's message when status is failed. */
+  error?: string;
+}
+
+export interface ExperimentResult {
+  name: string;
+  dir: string;
+  backend: BackendInfo;
+  runs: RunResult[];
+  /** Files the reporters wrote (summary.csv, report.html, figures). */
+  reports: string[];
+  /** One message per reporter that failed (the results are on disk all the same). */
+  reportErrors?: string[];
+}
+
+/** One line of metrics.jsonl. */
+export interface MetricsRecord {
+  step: number;
+  optimizer: string;
+  /** Loss of training batch `step` at the parameters after `step` updates (null when not finite). */
+  loss: number | null;
+  evalLoss?: number | null;
+  /** Headline values of the analyses scheduled at this step, keyed by analysis label. */
+  [analysis: string]: number | string | null | undefined;
+}
+
+export type ExperimentEvent =
+  | {
+      type: 'experiment-start';
+      name: string;
+      dir: string;
+      backend: BackendInfo;
+      /** Processes running runs at once (1: in this process). */
+      workers: number;
+      runs: Array<{ id: string; label: string; dir: string }>;
+    }
+  | {
+      type: 'run-start';
+      runId: string;
+      label: string;
+      index: number;
+      total: number;
+      steps: number;
+      dir: string;
+    }
+  | { type: 'run-resumed'; runId: string; label: string; step: number; dir: string }
+  | { type: 'run-skipped'; runId: string; label: string; dir: string; reason: string }
+  | { type: 'progress'; runId: string; label: string; step: number; steps: number }
+  | { type: 'metrics'; runId: string; label: string; record: MetricsRecord }
+  | {
+      type: 'analysis';
+      runId: string;
+      label: string;
+      analysis: string;
+      step: number;
+      value?: number;
+    }
+  | { type: 'checkpoint'; runId: string; label: string; step: number }
+  | { type: 'run-end'; runId: string; label: string; result: RunResult }
+  | { type: 'reports'; files: string[] }
+  | { type: 'experiment-end'; result: ExperimentResult };
+
+export type EventListener = (event: ExperimentEvent) => void;

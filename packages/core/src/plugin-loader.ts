@@ -1,0 +1,110 @@
+/**
+ * Loads the modules a spec lists under `plugins` and registers what they export.
+ *
+ * A plugin module exports `register(registry)`, or a default export that is a plugin or
+ * an array of plugins, or a `plugins` array. Relative paths are resolved from the spec's
+ * folder; package names from the spec's folder first, then from tdx's own install.
+ */
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TdxError, isTdxError, type Problem } from './errors.js';
+import type { AnyPlugin } from './plugin.js';
+import type { Registry } from './registry.js';
+
+function isPathLike(specifier: string): boolean {
+  return specifier.startsWith('./') || specifier.startsWith('../') || isAbsolute(specifier);
+}
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+async function importModule(specifier: string, baseDir: string): Promise<Record<string, unknown>> {
+  if (isPathLike(specifier)) {
+    return (await import(pathToFileURL(resolve(baseDir, specifier)).href)) as Record<
+      string,
+      unknown
+    >;
+  }
+  // A package installed next to the spec wins over one installed next to tdx.
+  let local: string | undefined;
+  try {
+    local = createRequire(join(baseDir, 'noop.js')).resolve(specifier);
+  } catch {
+    local = undefined;
+  }
+  if (local) {
+    try {
+      return (await import(pathToFileURL(local).href)) as Record<string, unknown>;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+  return (await import(specifier)) as Record<string, unknown>;
+}
+
+function pluginsExportedBy(module: Record<string, unknown>): AnyPlugin[] | undefined {
+  const candidates = [module.default, module.plugins];
+  for (const c of candidates) {
+    if (Array.isArray(c)) return c as AnyPlugin[];
+    if (c && typeof c === 'object' && 'kind' in c && 'create' in c) return [c as AnyPlugin];
+  }
+  return undefined;
+}
+
+/** Imports one plugin module and registers its plugins; throws PLUGIN_LOAD or PLUGIN_CONTRACT. */
+export async function loadPluginModule(
+  specifier: string,
+  registry: Registry,
+  baseDir: string = process.cwd(),
+): Promise<void> {
+  let module: Record<string, unknown>;
+  try {
+    module = await importModule(specifier, baseDir);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message.split('\n')[0]! : String(cause);
+    throw new TdxError('PLUGIN_LOAD', `cannot import plugin module "${specifier}": ${message}`, {
+      cause,
+      hint: isPathLike(specifier)
+        ? `paths are relative to the spec's folder (${baseDir})`
+        : `install it (npm install ${specifier}) or give a path such as ./my-plugin.js`,
+    });
+  }
+  const register =
+    module.register ?? (module.default as { register?: unknown } | undefined)?.register;
+  if (typeof register === 'function') {
+    await (register as (r: Registry) => unknown)(registry);
+    return;
+  }
+  const plugins = pluginsExportedBy(module);
+  if (!plugins) {
+    throw new TdxError('PLUGIN_CONTRACT', `plugin module "${specifier}" registers nothing`, {
+      hint: 'export register(registry), a default plugin (or array of plugins), or a plugins array',
+    });
+  }
+  registry.register(...plugins);
+}
+
+/** Loads every module, collecting one problem per module that fails (path `plugins[i]`). */
+export async function loadPluginModules(
+  specifiers: readonly string[],
+  registry: Registry,
+  baseDir: string = process.cwd(),
+): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const [i, specifier] of specifiers.entries()) {
+    try {
+      await loadPluginModule(specifier, registry, baseDir);
+    } catch (error) {
+      if (!isTdxError(error)) throw error;
+      problems.push({
+        path: `plugins[${i}]`,
+        message: error.message,
+        ...(error.hint ? { hint: error.hint } : {}),
+      });
+    }
+  }
+  return problems;
+}

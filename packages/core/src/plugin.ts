@@ -1,0 +1,109 @@
+/**
+ * The plugin contract: everything in tdx that varies is a plugin of one kind.
+ */
+import type { z } from 'zod';
+import { TdxError } from './errors.js';
+import type { Registry } from './registry.js';
+
+export const PLUGIN_KINDS = [
+  'backend',
+  'trainer',
+  'dataset',
+  'model',
+  'attention-kernel',
+  'optimizer',
+  'analysis',
+  'reporter',
+] as const;
+
+export type PluginKind = (typeof PLUGIN_KINDS)[number];
+
+/**
+ * Keys a plugin reference in a spec uses for itself, so no plugin config may define them:
+ * `name` picks the plugin, `label` names the instance (run ids, metric keys), and an
+ * analysis's `every`/`at` schedule it.
+ */
+export const RESERVED_CONFIG_KEYS: Readonly<Record<PluginKind, readonly string[]>> = {
+  backend: ['name', 'label'],
+  trainer: ['name', 'label'],
+  dataset: ['name', 'label'],
+  model: ['name', 'label'],
+  'attention-kernel': ['name', 'label'],
+  optimizer: ['name', 'label'],
+  analysis: ['name', 'label', 'every', 'at'],
+  reporter: ['name', 'label'],
+};
+
+/** What `create` receives besides its validated config. */
+export interface PluginContext {
+  /** The registry of the run: create nested plugins (an attention kernel inside a model) here. */
+  registry: Registry;
+  /** A seed for this plugin's random draws, derived from the spec's seed. */
+  seed: number;
+  /** Where this plugin's reference sits in the spec (`model`, `optimizers[1]`), for messages. */
+  path: string;
+}
+
+export interface Plugin<Config = unknown, Instance = unknown> {
+  readonly kind: PluginKind;
+  /** kebab-case, unique within its kind. */
+  readonly name: string;
+  /** One line: what it is, with the formula or paper where there is one. */
+  readonly description: string;
+  /** Validates the config and fills in defaults. */
+  readonly config: z.ZodType<Config>;
+  create(config: Config, ctx: PluginContext): Instance;
+}
+
+// The registry stores plugins of any config type side by side.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPlugin = Plugin<any, unknown>;
+
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * Declares a plugin, checking the declaration itself: the kind exists, the name is
+ * kebab-case, and the config does not claim a key the spec reserves.
+ */
+export function definePlugin<S extends z.ZodType, I>(plugin: {
+  kind: PluginKind;
+  name: string;
+  description: string;
+  config: S;
+  create: (config: z.output<S>, ctx: PluginContext) => I;
+}): Plugin<z.output<S>, I> {
+  assertPluginShape(plugin);
+  // The schema's output type is the config type create() receives.
+  return Object.freeze({ ...plugin }) as unknown as Plugin<z.output<S>, I>;
+}
+
+/** Throws PLUGIN_CONTRACT when `value` is not a well-formed plugin. */
+export function assertPluginShape(value: unknown, source = 'a plugin'): asserts value is AnyPlugin {
+  const fail = (what: string): never => {
+    throw new TdxError('PLUGIN_CONTRACT', `${source} is not a valid tdx plugin: ${what}`, {
+      hint: 'a plugin is definePlugin({ kind, name, description, config, create }) from @tdx/core',
+    });
+  };
+  if (value === null || typeof value !== 'object') fail('expected an object');
+  const p = value as Record<string, unknown>;
+  if (!(PLUGIN_KINDS as readonly unknown[]).includes(p.kind))
+    fail(`kind ${JSON.stringify(p.kind)} is not one of ${PLUGIN_KINDS.join(', ')}`);
+  if (typeof p.name !== 'string' || !KEBAB.test(p.name))
+    fail(`name ${JSON.stringify(p.name)} must be kebab-case (e.g. "my-optimizer")`);
+  if (typeof p.description !== 'string' || p.description.trim() === '')
+    fail(`plugin "${String(p.name)}" needs a one-line description`);
+  const config = p.config as { safeParse?: unknown } | undefined;
+  if (!config || typeof config.safeParse !== 'function')
+    fail(`plugin "${String(p.name)}" needs a zod schema as config`);
+  if (typeof p.create !== 'function')
+    fail(`plugin "${String(p.name)}" needs a create(config, ctx) function`);
+  const shape = (config as { shape?: Record<string, unknown> }).shape;
+  if (shape) {
+    const reserved = RESERVED_CONFIG_KEYS[p.kind as PluginKind];
+    const clash = Object.keys(shape).filter((k) => reserved.includes(k));
+    if (clash.length > 0)
+      fail(
+        `plugin "${String(p.name)}" config uses reserved key(s) ${clash.join(', ')} (reserved: ${reserved.join(', ')})`,
+      );
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Runs spread over worker processes, one TF.js engine each (TF.js computes on one thread per
+ * process in Node, so processes are how a sweep uses every core). A run that fails fails
+ * alone; a worker that dies takes only its current run with it and is replaced.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TdxError } from '../errors.js';
+import type { EventListener, RunResult } from '../events.js';
+import { writeJsonAtomic } from '../run-directory.js';
+import type { ExecutedRun, RunTask } from '../run-executor.js';
+import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+
+export interface PoolOptions {
+  workers: number;
+  init: WorkerInit;
+  emit: EventListener;
+  /** Polled while runs go on: true asks every worker to checkpoint its run and stop. */
+  shouldStop: () => boolean;
+  /** The worker's script; by default worker-entry.js next to this module (the built package). */
+  workerScript?: string;
+}
+
+const defaultWorkerScript = (): string =>
+  fileURLToPath(new URL('./worker-entry.js', import.meta.url));
+
+function toError(e: SerializedError): TdxError {
+  return new TdxError(e.code ?? 'WORKER_FAILED', e.message, {
+    ...(e.problems ? { problems: e.problems } : {}),
+    ...(e.hint ? { hint: e.hint } : {}),
+  });
+}
+
+/** The result of a run whose worker process died: recorded on disk like any failure. */
+function workerDied(task: RunTask, code: number | null, signal: string | null): RunResult {
+  const result: RunResult = {
+    id: task.plan.id,
+    label: task.plan.label,
+    dir: task.dir,
+    status: 'failed',
+    steps: 0,
+    wallMs: 0,
+    error: `the worker process running this run exited (${signal ? `signal ${signal}` : `code ${code}`}); running the spec again resumes it from its last checkpoint`,
+  };
+  writeJsonAtomic(join(task.dir, 'error.json'), { message: result.error, code: 'WORKER_FAILED' });
+  writeJsonAtomic(join(task.dir, 'result.json'), result);
+  return result;
+}
+
+export function runInPool(tasks: readonly RunTask[], options: PoolOptions): Promise<ExecutedRun[]> {
+  const queue = [...tasks];
+  const results = new Map<RunTask, ExecutedRun>();
+  const script = options.workerScript ?? defaultWorkerScript();
+  let fatal: TdxError | undefined;
+  let stopping = false;
+  let live = 0;
+
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      clearInterval(poll);
+      if (fatal) reject(fatal);
+      else resolve(tasks.filter((t) => results.has(t)).map((t) => results.get(t)!));
+    };
+    const poll = setInterval(() => {
+      if (!stopping && options.shouldStop()) {
+        stopping = true;
+        for (const w of workers) if (w.current) w.child.send({ type: 'stop' } satisfies ToWorker);
+      }
+    }, 50);
+
+    interface Worker {
+      child: ChildProcess;
+      current?: RunTask;
+    }
+    const workers = new Set<Worker>();
+
+    const next = (worker: Worker) => {
+      const task = stopping || fatal ? undefined : queue.shift();
+      if (!task) {
+        worker.current = undefined;
+        worker.child.send({ type: 'exit' } satisfies ToWorker);
+        return;
+      }
+      worker.current = task;
+      worker.child.send({ type: 'run', task } satisfies ToWorker);
+    };
+
+    const start = () => {
+      const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const worker: Worker = { child };
+      workers.add(worker);
+      live++;
+      child.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'ready':
+            next(worker);
+            break;
+          case 'init-error':
+            fatal ??= toError(message.error);
+            child.send({ type: 'exit' } satisfies ToWorker);
+            break;
+          case 'event':
+            options.emit(message.event);
+            break;
+          case 'done':
+            results.set(worker.current!, {
+              ...message.result,
+              ...(message.fatal ? { fatal: toError(message.fatal) } : {}),
+            });
+            if (message.fatal) fatal ??= toError(message.fatal);
+            next(worker);
+            break;
+        }
+      });
+      child.on('exit', (code, signal) => {
+        workers.delete(worker);
+        live--;
+        const task = worker.current;
+        if (task && !results.has(task)) {
+          const result = workerDied(task, code, signal);
+          results.set(task, result);
+          options.emit({ type: 'run-end', runId: task.plan.id, label: task.plan.label, result });
+          if (queue.length > 0 && !stopping && !fatal) start(); // replace the lost worker
+        }
+        if (live === 0) finish();
+      });
+      child.send({ type: 'init', init: options.init } satisfies ToWorker);
+    };
+
+    const count = Math.max(1, Math.min(options.workers, tasks.length));
+    if (tasks.length === 0) return finish();
+    for (let i = 0; i < count; i++) start();
+  });
+}

@@ -1,0 +1,361 @@
+/**
+ * One run, from the start or from its checkpoint, in this process. The same function runs in
+ * the parent (one worker) and in worker processes (several).
+ *
+ *   <run dir>/spec.json       the run's resolved spec (valid input again)
+ *             run.json        identity and provenance: label, group, seed, sweep, backend, resumptions
+ *             metrics.jsonl   one record per logged state, appended line by line
+ *             analyses/*.json every evaluation of each analysis
+ *             checkpoints/latest.json  the state to continue from
+ *             result.json     written last: status and final numbers (error.json too on failure)
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCheckpoint, writeCheckpoint, type StoredCheckpoint } from './checkpoint.js';
+import type {
+  AnalysisInstance,
+  BackendInfo,
+  TrainerInstance,
+  TrainingSession,
+} from './contracts.js';
+import { TdxError, isTdxError } from './errors.js';
+import type { AnalysisFile } from './experiment-data.js';
+import type { EventListener, MetricsRecord, RunResult } from './events.js';
+import type { PluginKind } from './plugin.js';
+import type { Registry } from './registry.js';
+import {
+  JsonlWriter,
+  readJson,
+  readJsonl,
+  writeJsonAtomic,
+  writeTextAtomic,
+} from './run-directory.js';
+
+import { scheduledSteps } from './schedule.js';
+import { deriveSeed } from './seeds.js';
+import type { PlannedRun } from './spec/expand.js';
+import {
+  flattenRef,
+  runSpecToJson,
+  type ResolvedAnalysisRef,
+  type ResolvedPluginRef,
+} from './spec/schema.js';
+
+export interface CheckpointPolicy {
+  /** Save every this many updates (in addition to the time rule). */
+  everySteps?: number;
+  /** Save when this much time has passed since the last save (default 60 s). */
+  everySeconds?: number;
+}
+
+export interface RunTask {
+  plan: PlannedRun;
+  dir: string;
+  index: number;
+  total: number;
+  /** `resume` continues from the run's checkpoint; `fresh` starts in a new folder. */
+  mode: 'fresh' | 'resume';
+  /** Where an earlier folder of this run was moved, when it was. */
+  previousMovedTo?: string;
+}
+
+export interface RunContext {
+  /** Registry with the spec's plugins loaded. */
+  registry: Registry;
+  backend: BackendInfo;
+  emit: EventListener;
+  checkpoint: CheckpointPolicy;
+  /** Polled between steps: true asks the run to save a checkpoint and stop. */
+  shouldStop: () => boolean;
+  specFile?: string;
+}
+
+/** A failed run's result, plus the error when the input was at fault (the experiment stops). */
+export type ExecutedRun = RunResult & { fatal?: TdxError };
+
+function expectMethods<T>(instance: unknown, methods: string[], kind: PluginKind, name: string): T {
+  for (const m of methods) {
+    if (typeof (instance as Record<string, unknown> | null)?.[m] !== 'function') {
+      throw new TdxError(
+        'PLUGIN_CONTRACT',
+        `${kind} plugin "${name}" returned an instance without ${m}()`,
+        {
+          hint: `a ${kind} instance must have: ${methods.join(', ')}`,
+        },
+      );
+    }
+  }
+  return instance as T;
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+function analysisFile(ref: ResolvedAnalysisRef, records: AnalysisFile['records']): AnalysisFile {
+  return {
+    analysis: ref.name,
+    label: ref.label,
+    config: ref.config,
+    ...(ref.every === undefined ? {} : { every: ref.every }),
+    ...(ref.at === undefined ? {} : { at: ref.at }),
+    records,
+  };
+}
+
+/** Keeps what was recorded before `step`; later records will be recomputed, identically. */
+function truncateRecords(
+  dir: string,
+  plan: PlannedRun,
+  step: number,
+): Map<string, AnalysisFile['records']> {
+  const metricsPath = join(dir, 'metrics.jsonl');
+  const kept = readJsonl(metricsPath).filter((r) => (r.step as number) < step);
+  writeJsonlAtomic(metricsPath, kept);
+  const analyses = new Map<string, AnalysisFile['records']>();
+  for (const ref of plan.spec.analyses) {
+    const path = join(dir, 'analyses', `${ref.label}.json`);
+    const records = (readJson<AnalysisFile>(path)?.records ?? []).filter((r) => r.step < step);
+    writeJsonAtomic(path, analysisFile(ref, records));
+    analyses.set(ref.label, records);
+  }
+  return analyses;
+}
+
+function writeJsonlAtomic(path: string, records: Array<Record<string, unknown>>): void {
+  writeTextAtomic(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/** Lets signals, IPC and progress output through between synchronous training steps. */
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export async function executeRun(task: RunTask, ctx: RunContext): Promise<ExecutedRun> {
+  const { plan, dir } = task;
+  const { spec, id, label } = plan;
+  const { emit } = ctx;
+  const started = performance.now();
+  const steps = spec.train.steps;
+  let session: TrainingSession | undefined;
+  let metrics: JsonlWriter | undefined;
+  let completed = 0;
+  let resumedFrom: number | undefined;
+  let finalLoss: number | undefined;
+  let finalEvalLoss: number | undefined;
+  let status: RunResult['status'] = 'completed';
+
+  emit({ type: 'run-start', runId: id, label, index: task.index, total: task.total, steps, dir });
+  try {
+    let checkpoint: StoredCheckpoint | undefined;
+    let records = new Map<string, AnalysisFile['records']>();
+    if (task.mode === 'resume') {
+      // Reading first: a damaged checkpoint fails the run before anything on disk changes.
+      checkpoint = readCheckpoint(dir, id);
+    }
+    const identity = {
+      id,
+      label,
+      group: plan.group,
+      seed: plan.seed,
+      model: plan.model,
+      optimizer: plan.optimizer,
+      sweep: plan.sweep,
+    };
+    if (checkpoint) {
+      resumedFrom = checkpoint.step;
+      completed = checkpoint.step;
+      records = truncateRecords(dir, plan, checkpoint.step);
+      const info: Record<string, unknown> =
+        readJson<Record<string, unknown>>(join(dir, 'run.json')) ?? identity;
+
+      const resumptions = [
+        ...((info.resumptions as unknown[]) ?? []),
+        { step: checkpoint.step, at: new Date().toISOString() },
+      ];
+      writeJsonAtomic(join(dir, 'run.json'), { ...info, resumptions });
+      emit({ type: 'run-resumed', runId: id, label, step: checkpoint.step, dir });
+    } else {
+      mkdirSync(dir, { recursive: true });
+      writeJsonAtomic(join(dir, 'spec.json'), runSpecToJson(spec));
+      writeJsonAtomic(join(dir, 'run.json'), {
+        ...identity,
+        startedAt: new Date().toISOString(),
+        specFile: ctx.specFile,
+        backend: ctx.backend,
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        pid: process.pid,
+
+        ...(task.previousMovedTo ? { previousRunMovedTo: task.previousMovedTo } : {}),
+      });
+      writeJsonlAtomic(join(dir, 'metrics.jsonl'), []);
+    }
+
+    // Each run gets its own child registry: nothing it creates or registers leaks.
+    const registry = ctx.registry.child();
+    const create = (kind: PluginKind, ref: ResolvedPluginRef, path: string, seedLabel: string) =>
+      registry.create(kind, flattenRef(ref), { path, seed: deriveSeed(spec.seed, seedLabel) });
+    const dataset = create('dataset', spec.dataset, 'dataset', 'dataset');
+    const model = create('model', spec.model, 'model', 'model');
+    const optimizer = create('optimizer', spec.optimizer, 'optimizer', 'optimizer');
+    const analyses = spec.analyses.map((ref, i) => ({
+      ref,
+      instance: expectMethods<AnalysisInstance>(
+        create('analysis', ref, `analyses[${i}]`, `analysis:${ref.label}`),
+        ['run'],
+        'analysis',
+        ref.name,
+      ),
+      due: scheduledSteps(ref, steps),
+      records: records.get(ref.label) ?? [],
+    }));
+    const trainer = expectMethods<TrainerInstance>(
+      create('trainer', spec.trainer, 'trainer', 'trainer'),
+      ['start'],
+      'trainer',
+      spec.trainer.name,
+    );
+    session = expectMethods<TrainingSession>(
+      await trainer.start({ dataset, model, optimizer, seed: spec.seed, steps }),
+      ['step', 'loss', 'evalLoss', 'target', 'dispose'],
+      'trainer',
+      spec.trainer.name,
+    );
+    if (checkpoint) {
+      if (!session.restore)
+        throw new TdxError(
+          'PLUGIN_CONTRACT',
+          `trainer "${spec.trainer.name}" cannot restore checkpoints`,
+        );
+      session.restore(checkpoint, checkpoint.step);
+    }
+
+    metrics = new JsonlWriter(join(dir, 'metrics.jsonl'));
+    const logged = scheduledSteps({ every: spec.train.logEvery }, steps);
+    const start = checkpoint?.step ?? 0;
+    const everySeconds = (ctx.checkpoint.everySeconds ?? 60) * 1000;
+    let lastSave = { step: start, time: performance.now() };
+    let lastYield = performance.now();
+    let lastProgress = 0;
+    const save = (t: number) => {
+      if (!session?.checkpoint) return;
+      writeCheckpoint(dir, { ...session.checkpoint(), step: t, runId: id });
+      lastSave = { step: t, time: performance.now() };
+      emit({ type: 'checkpoint', runId: id, label, step: t });
+    };
+    for (let t = start; t <= steps; t++) {
+      if (t > lastSave.step) {
+        const dueBySteps =
+          ctx.checkpoint.everySteps !== undefined && t - lastSave.step >= ctx.checkpoint.everySteps;
+        if (dueBySteps || performance.now() - lastSave.time >= everySeconds) save(t);
+      }
+      if (ctx.shouldStop()) {
+        if (t > lastSave.step || !session.checkpoint) save(t);
+        status = 'interrupted';
+        break;
+      }
+      const due = analyses.filter((a) => a.due.has(t));
+      const values: Record<string, number | null> = {};
+      let evalLoss: number | undefined;
+      if (logged.has(t) || due.length > 0) {
+        for (const a of due) {
+          const output = await a.instance.run(session.target(), {
+            step: t,
+            seed: deriveSeed(spec.seed, 'analysis', a.ref.label, t),
+          });
+          if (output.value !== undefined) values[a.ref.label] = finiteOrNull(output.value);
+          a.records.push({
+            step: t,
+            ...(output.value === undefined ? {} : { value: output.value }),
+            ...output.data,
+          });
+          writeJsonAtomic(
+            join(dir, 'analyses', `${a.ref.label}.json`),
+            analysisFile(a.ref, a.records),
+          );
+          emit({
+            type: 'analysis',
+            runId: id,
+            label,
+            analysis: a.ref.label,
+            step: t,
+            ...(output.value === undefined ? {} : { value: output.value }),
+          });
+        }
+        evalLoss = session.evalLoss();
+      }
+      const loss = t < steps ? session.step(t) : session.loss(t);
+      if (t < steps) completed = t + 1;
+      if (logged.has(t) || due.length > 0) {
+        const record: MetricsRecord = {
+          step: t,
+          optimizer: plan.optimizer,
+          loss: finiteOrNull(loss),
+          ...(evalLoss === undefined ? {} : { evalLoss: finiteOrNull(evalLoss) }),
+          ...values,
+        };
+        metrics.append(record);
+        emit({ type: 'metrics', runId: id, label, record });
+      }
+      finalLoss = loss;
+      if (evalLoss !== undefined) finalEvalLoss = evalLoss;
+      const now = performance.now();
+      if (now - lastProgress > 50 || t === steps) {
+        emit({ type: 'progress', runId: id, label, step: t, steps });
+        lastProgress = now;
+      }
+      if (!Number.isFinite(loss)) {
+        status = 'diverged';
+        break;
+      }
+      if (now - lastYield > 100) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    // The final state is kept too: later analyses can start from the trained parameters.
+    if (status === 'completed') save(steps);
+  } catch (error) {
+    const result: RunResult = {
+      id,
+      label,
+      dir,
+      status: 'failed',
+      steps: completed,
+      wallMs: performance.now() - started,
+      ...(resumedFrom === undefined ? {} : { resumedFrom }),
+      error: error instanceof Error ? error.message : String(error),
+    };
+    mkdirSync(dir, { recursive: true });
+    writeJsonAtomic(join(dir, 'error.json'), {
+      message: result.error,
+      ...(isTdxError(error)
+        ? { code: error.code, problems: error.problems, hint: error.hint }
+        : {}),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    writeJsonAtomic(join(dir, 'result.json'), result);
+    emit({ type: 'run-end', runId: id, label, result });
+    // A bad input fails every run the same way: stop the experiment rather than repeat it.
+    return isTdxError(error) && error.isInputError ? { ...result, fatal: error } : result;
+  } finally {
+    metrics?.close();
+    session?.dispose();
+  }
+
+  const result: RunResult = {
+    id,
+    label,
+    dir,
+    status,
+    steps: completed,
+    ...(finalLoss !== undefined && Number.isFinite(finalLoss) && status !== 'interrupted'
+      ? { finalLoss }
+      : {}),
+    ...(finalEvalLoss !== undefined && Number.isFinite(finalEvalLoss) && status !== 'interrupted'
+      ? { finalEvalLoss }
+      : {}),
+    wallMs: performance.now() - started,
+    ...(resumedFrom === undefined ? {} : { resumedFrom }),
+  };
+  writeJsonAtomic(join(dir, 'result.json'), result);
+  emit({ type: 'run-end', runId: id, label, result });
+  return result;
+}

@@ -1,0 +1,256 @@
+/**
+ * Expanding an experiment into runs: models × optimizers × sweep grid × seeds. Sweep values
+ * are set on each run's spec and the run is checked again, so a bad value is reported at
+ * `sweep["optimizer.lr"][1]` before anything runs.
+ */
+import { hashOf } from '../canonical-json.js';
+import type { RunIdentity } from '../experiment-data.js';
+
+import { joinPath, type Problem } from '../errors.js';
+import type { PluginKind } from '../plugin.js';
+import type { Registry } from '../registry.js';
+import { zodProblems } from '../zod-problems.js';
+import { parsePath, setPath, type PathKey } from './paths.js';
+import {
+  flattenAnalysisRef,
+  flattenRef,
+  specSchema,
+  type ResolvedAnalysisRef,
+  type ResolvedPluginRef,
+  type ResolvedSpec,
+  type RunSpec,
+  runSpecToJson,
+} from './schema.js';
+
+/** A run before it has a folder: what distinguishes it from its siblings, and its spec. */
+export interface PlannedRun extends RunIdentity {
+  spec: RunSpec;
+}
+
+/** Where sweep paths may point, and the plugin kind at each root. */
+const SWEEPABLE: Record<string, PluginKind | 'train' | 'analyses'> = {
+  dataset: 'dataset',
+  model: 'model',
+  optimizer: 'optimizer',
+  trainer: 'trainer',
+  train: 'train',
+  analyses: 'analyses',
+};
+
+function cartesian(axes: Array<[string, unknown[]]>): Array<Record<string, unknown>> {
+  return axes.reduce<Array<Record<string, unknown>>>(
+    (points, [key, values]) => points.flatMap((p) => values.map((v) => ({ ...p, [key]: v }))),
+    [{}],
+  );
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Folder-safe label text. */
+function sanitize(text: string): string {
+  return text.replace(/[^A-Za-z0-9._=+-]+/g, '-').slice(0, 80);
+}
+
+/** Short names for sweep axes in labels: the last path segment, or the whole path if ambiguous. */
+function axisNames(keys: string[]): Record<string, string> {
+  const last = (k: string) =>
+    k
+      .split('.')
+      .at(-1)!
+      .replace(/\[\d+\]/g, '');
+  const counts = new Map<string, number>();
+  for (const k of keys) counts.set(last(k), (counts.get(last(k)) ?? 0) + 1);
+  return Object.fromEntries(keys.map((k) => [k, counts.get(last(k))! > 1 ? k : last(k)]));
+}
+
+/** Checks where sweep keys point; returns the parsed paths of the valid ones. */
+function sweepPaths(sweep: Record<string, unknown[]>, problems: Problem[]): Map<string, PathKey[]> {
+  const paths = new Map<string, PathKey[]>();
+  for (const key of Object.keys(sweep)) {
+    let path: PathKey[];
+    try {
+      path = parsePath(key);
+    } catch {
+      problems.push({
+        path: `sweep["${key}"]`,
+        message: 'is not a path',
+        hint: 'write paths like optimizer.lr or model.layers',
+      });
+      continue;
+    }
+    const root = String(path[0]);
+    if (!(root in SWEEPABLE) || path.length < 2) {
+      problems.push({
+        path: `sweep["${key}"]`,
+        message: 'a sweep path starts with a part of the run and names a field in it',
+        hint: `roots: ${Object.keys(SWEEPABLE).join(', ')}; for seeds use seeds: [...]; for several models or optimizers use models: or optimizers:`,
+      });
+      continue;
+    }
+    paths.set(key, path);
+  }
+  return paths;
+}
+
+/**
+ * Re-checks the parts of a run that a sweep point changed. Problems come back with the path of
+ * the sweep value that caused them: `sweep["optimizer.lr"][1]`.
+ */
+function recheckRun(
+  run: Record<string, unknown>,
+  point: Record<string, unknown>,
+  pointIndex: Record<string, number>,
+  registry: Registry,
+  problems: Problem[],
+): RunSpec | undefined {
+  const blame = (p: Problem): Problem => {
+    const key = Object.keys(point).find(
+      (k) =>
+        p.path === k ||
+        p.path.startsWith(`${k}.`) ||
+        p.path.startsWith(`${k}[`) ||
+        k.startsWith(`${p.path}.`),
+    );
+    return key === undefined
+      ? p
+      : { ...p, path: `sweep["${key}"][${pointIndex[key]}]`, value: point[key] };
+  };
+  const before = problems.length;
+  const ref = (kind: PluginKind, value: unknown, path: string): ResolvedPluginRef | undefined => {
+    const { resolved, problems: found } = registry.check(kind, value, path);
+    problems.push(...found.map(blame));
+    return (
+      resolved && {
+        name: resolved.plugin.name,
+        label: resolved.label,
+        config: resolved.config as Record<string, unknown>,
+      }
+    );
+  };
+  const dataset = ref('dataset', run.dataset, 'dataset');
+  const model = ref('model', run.model, 'model');
+  const optimizer = ref('optimizer', run.optimizer, 'optimizer');
+  const trainer = ref('trainer', run.trainer, 'trainer');
+  const train = specSchema.shape.train.safeParse(run.train);
+  if (!train.success)
+    problems.push(
+      ...zodProblems(train.error, run.train, specSchema.shape.train, 'train').map(blame),
+    );
+  const analyses = (run.analyses as Array<Record<string, unknown>>).map(
+    (a, i): ResolvedAnalysisRef | undefined => {
+      const { every, at, ...config } = a;
+      const resolved = ref('analysis', config, `analyses[${i}]`);
+      return (
+        resolved && {
+          ...resolved,
+          ...(every === undefined ? {} : { every: every as number }),
+          ...(at === undefined ? {} : { at: at as number[] }),
+        }
+      );
+    },
+  );
+  if (problems.length > before || !train.success) return undefined;
+  return {
+    ...(run as unknown as RunSpec),
+    dataset: dataset!,
+    model: model!,
+    optimizer: optimizer!,
+    trainer: trainer!,
+    train: train.data,
+    analyses: analyses as ResolvedAnalysisRef[],
+  };
+}
+
+/** All runs of a resolved experiment, with their ids. Problems of sweep values are pushed to `problems`. */
+export function expandRuns(
+  spec: ResolvedSpec,
+  registry: Registry,
+  problems: Problem[],
+): PlannedRun[] {
+  const paths = sweepPaths(spec.sweep, problems);
+  const axes = Object.entries(spec.sweep).filter(([k]) => paths.has(k));
+  const names = axisNames(axes.map(([k]) => k));
+  const points = cartesian(axes);
+  const runs: PlannedRun[] = [];
+  const reported = new Set<string>();
+  for (const model of spec.models) {
+    for (const optimizer of spec.optimizers) {
+      for (const point of points) {
+        const pointIndex = Object.fromEntries(
+          axes.map(([k, values]) => [k, values.indexOf(point[k])]),
+        );
+        let run: RunSpec | undefined = {
+          name: spec.name,
+          ...(spec.description === undefined ? {} : { description: spec.description }),
+          seed: spec.seeds[0]!,
+          plugins: spec.plugins,
+          backend: spec.backend,
+          trainer: spec.trainer,
+          dataset: spec.dataset,
+          model,
+          optimizer,
+          train: spec.train,
+          analyses: spec.analyses,
+        };
+        if (axes.length > 0) {
+          let raw: Record<string, unknown> = {
+            ...run,
+            dataset: flattenRef(spec.dataset),
+            model: flattenRef(model),
+            optimizer: flattenRef(optimizer),
+            trainer: flattenRef(spec.trainer),
+            analyses: spec.analyses.map(flattenAnalysisRef),
+          };
+          for (const [key] of axes) raw = setPath(raw, paths.get(key)!, point[key]);
+          const found: Problem[] = [];
+          run = recheckRun(raw, point, pointIndex, registry, found);
+          for (const p of found) {
+            const text = `${p.path}\u0000${p.message}`;
+            if (!reported.has(text)) problems.push(p);
+            reported.add(text);
+          }
+        }
+        if (!run) continue;
+        // Schedules were checked against train.steps already, unless a sweep changes it.
+        const stepsSwept = axes.some(([k]) => k.startsWith('train.'));
+        for (const [j, a] of stepsSwept ? run.analyses.entries() : []) {
+          for (const [k, t] of (a.at ?? []).entries()) {
+            if (t > run.train.steps) {
+              const text = `analyses[${j}].at[${k}]`;
+              if (!reported.has(text))
+                problems.push({
+                  path: joinPath(`analyses[${j}]`, `at[${k}]`),
+                  message: `is after the last step (train.steps = ${run.train.steps})`,
+                  value: t,
+                });
+              reported.add(text);
+            }
+          }
+        }
+        for (const seed of spec.seeds) {
+          const seeded: RunSpec = { ...run, seed };
+          const parts = [
+            ...(spec.models.length > 1 ? [model.label] : []),
+            optimizer.label,
+            ...axes.map(([k]) => `${names[k]}=${formatValue(point[k])}`),
+          ];
+          const group = sanitize(parts.join('_'));
+          const label = spec.seeds.length > 1 ? sanitize(`${group}_seed=${seed}`) : group;
+          runs.push({
+            id: `${label}-${hashOf(runSpecToJson(seeded))}`,
+            label,
+            group,
+            seed,
+            model: model.label,
+            optimizer: optimizer.label,
+            sweep: point,
+            spec: seeded,
+          });
+        }
+      }
+    }
+  }
+  return runs;
+}

@@ -1,0 +1,211 @@
+/**
+ * Validates a whole spec before any work: structure, plugin modules, every plugin reference
+ * and its config, every sweep value. All problems are collected and reported together, in the
+ * order they appear in the file.
+ */
+import { TdxError, type Problem } from '../errors.js';
+import { loadPluginModules } from '../plugin-loader.js';
+import type { PluginKind } from '../plugin.js';
+import type { Registry } from '../registry.js';
+import { zodProblems } from '../zod-problems.js';
+import { expandRuns, type PlannedRun } from './expand.js';
+import {
+  analysisScheduleSchema,
+  specSchema,
+  type ResolvedAnalysisRef,
+  type ResolvedPluginRef,
+  type ResolvedSpec,
+} from './schema.js';
+import type { SpecSource } from './source.js';
+
+export interface ResolveSpecOptions {
+  /** Registry to load `plugins` into: pass a child so they do not leak. */
+  registry: Registry;
+  /** Folder that relative plugin paths are resolved from. */
+  baseDir?: string;
+  /** The file the spec came from, to point problems at lines. */
+  source?: SpecSource;
+}
+
+/** Adds `file:line:col` to each problem and orders them as they appear in the file. */
+function located(problems: Problem[], source: SpecSource | undefined): Problem[] {
+  if (!source) return problems;
+  const position = (p: Problem): [number, number] => {
+    const match = /:(\d+):(\d+)$/.exec(p.location ?? '');
+    return match ? [Number(match[1]), Number(match[2])] : [Infinity, 0];
+  };
+  return problems
+    .map((p) => {
+      const location = source.locate(p.path);
+
+      return location ? { ...p, location } : p;
+    })
+    .sort((a, b) => {
+      const [la, ca] = position(a);
+      const [lb, cb] = position(b);
+      return la - lb || ca - cb;
+    });
+}
+
+/** The fields plugin checks need, from a spec whose structure failed validation. */
+function lenientSpec(raw: Record<string, unknown>) {
+  const list = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+  const train = (raw.train ?? {}) as { steps?: unknown };
+  return {
+    plugins: list(raw.plugins).filter((p): p is string => typeof p === 'string'),
+    backend: raw.backend ?? 'wasm',
+    trainer: raw.trainer ?? 'minibatch',
+    dataset: raw.dataset,
+    model: raw.model,
+    models: Array.isArray(raw.models) ? raw.models : undefined,
+    optimizer: raw.optimizer,
+    optimizers: Array.isArray(raw.optimizers) ? raw.optimizers : undefined,
+    analyses: list(raw.analyses),
+    reporters: Array.isArray(raw.reporters) ? raw.reporters : undefined,
+    train: { steps: typeof train.steps === 'number' ? train.steps : undefined },
+  };
+}
+
+/** Validates `raw` and expands it into runs; throws SPEC_INVALID listing every problem. */
+export async function resolveExperiment(
+  raw: unknown,
+  options: ResolveSpecOptions,
+): Promise<{ spec: ResolvedSpec; runs: PlannedRun[] }> {
+  const { registry, source } = options;
+  const fail = (problems: Problem[]): never => {
+    const where = source ? ` in ${source.path}` : '';
+    throw new TdxError('SPEC_INVALID', `the spec${where} has ${problems.length} problem(s)`, {
+      problems: located(problems, source),
+      hint: 'fix these and run again; `tdx list` shows every plugin and `tdx describe <kind> <name>` its config',
+    });
+  };
+
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    fail([
+      {
+        path: '',
+        message: 'a spec must be a mapping with name, dataset, model, optimizer(s) and train',
+        value: raw,
+      },
+    ]);
+  }
+  // Structure and plugin references are both checked, so every problem is reported at once;
+  // where the structure is wrong, the raw value stands in (its problem is already listed).
+  const parsed = specSchema.safeParse(raw);
+  const problems: Problem[] = parsed.success ? [] : zodProblems(parsed.error, raw, specSchema);
+  const spec = parsed.success ? parsed.data : lenientSpec(raw as Record<string, unknown>);
+
+  problems.push(...(await loadPluginModules(spec.plugins, registry, options.baseDir)));
+
+  const ref = (kind: PluginKind, value: unknown, path: string): ResolvedPluginRef | undefined => {
+    const { resolved, problems: found } = registry.check(kind, value, path);
+    problems.push(...found);
+    if (!resolved) return undefined;
+    return {
+      name: resolved.plugin.name,
+      label: resolved.label,
+      config: resolved.config as Record<string, unknown>,
+    };
+  };
+  /** References under `one` (a single value) or `many` (a list), each checked, labels unique. */
+  const refs = <T extends ResolvedPluginRef>(
+    one: string,
+    many: string,
+    single: unknown,
+    list: unknown[] | undefined,
+    check: (value: unknown, path: string) => T | undefined,
+  ): T[] => {
+    const entries = list
+      ? list.map((v, i) => [v, `${many}[${i}]`] as const)
+      : single === undefined
+        ? []
+        : [[single, one] as const];
+    const checked = entries.map(([v, path]) => check(v, path));
+    const seen = new Map<string, string>();
+    checked.forEach((r, i) => {
+      if (!r) return;
+      const first = seen.get(r.label);
+      if (first === undefined) seen.set(r.label, entries[i]![1]);
+      else
+        problems.push({
+          path: `${entries[i]![1]}.label`,
+          message: `label "${r.label}" is already used by ${first}`,
+          hint: 'give each entry a distinct label: it names the run folder and the metric',
+        });
+    });
+    return checked.filter((r): r is T => r !== undefined);
+  };
+
+  const backend = ref('backend', spec.backend, 'backend');
+  const trainer = ref('trainer', spec.trainer, 'trainer');
+  const dataset = ref('dataset', spec.dataset, 'dataset');
+  const models = refs('model', 'models', spec.model, spec.models, (v, p) => ref('model', v, p));
+  const optimizers = refs('optimizer', 'optimizers', spec.optimizer, spec.optimizers, (v, p) =>
+    ref('optimizer', v, p),
+  );
+  const analyses = refs(
+    'analysis',
+    'analyses',
+    undefined,
+    spec.analyses,
+    (a, path): ResolvedAnalysisRef | undefined => {
+      const resolved = ref('analysis', a, path);
+      const schedule = analysisScheduleSchema.safeParse(typeof a === 'string' ? {} : a);
+      if (!schedule.success) {
+        problems.push(...zodProblems(schedule.error, a, analysisScheduleSchema, path));
+        return undefined;
+      }
+      const { every, at } = schedule.data;
+      const steps = spec.train.steps;
+      for (const [j, t] of (at ?? []).entries()) {
+        if (steps !== undefined && t > steps)
+          problems.push({
+            path: `${path}.at[${j}]`,
+            message: `is after the last step (train.steps = ${steps})`,
+            value: t,
+          });
+      }
+      if (!resolved) return undefined;
+
+      return {
+        ...resolved,
+        ...(every === undefined ? {} : { every }),
+        ...(at === undefined ? {} : { at }),
+      };
+    },
+  );
+  // By default every registered reporter writes its files.
+  const reporterRefs = spec.reporters ?? registry.list('reporter').map((p) => ({ name: p.name }));
+  const reporters = refs('reporter', 'reporters', undefined, reporterRefs, (v, p) =>
+    ref('reporter', v, p),
+  );
+
+  if (!parsed.success || problems.length > 0) fail(problems);
+  const valid = parsed.data!;
+  const resolved: ResolvedSpec = {
+    name: valid.name,
+    ...(valid.description === undefined ? {} : { description: valid.description }),
+    seeds: valid.seeds ?? [valid.seed],
+    plugins: valid.plugins,
+    backend: backend!,
+    trainer: trainer!,
+    dataset: dataset!,
+    models,
+    optimizers,
+    train: valid.train,
+    analyses,
+    sweep: valid.sweep,
+    reporters,
+  };
+  const runs = expandRuns(resolved, registry, problems);
+  if (problems.length > 0) fail(problems);
+  return { spec: resolved, runs };
+}
+
+/** Validates `raw` (see resolveExperiment) and returns the resolved experiment spec. */
+export async function resolveSpec(
+  raw: unknown,
+  options: ResolveSpecOptions,
+): Promise<ResolvedSpec> {
+  return (await resolveExperiment(raw, options)).spec;
+}

@@ -1,0 +1,172 @@
+/**
+ * The spec: what a user writes (JSON or YAML) to describe an experiment. Plugin references
+ * are checked against the registry (resolve.ts); the rest is checked here.
+ *
+ * An experiment expands into runs: every model × every optimizer × every point of the sweep
+ * grid × every seed. Each run has a run spec with one model and one optimizer, which is itself
+ * a valid spec that reproduces exactly that run.
+ */
+import { z } from 'zod';
+
+const int = () => z.number().int();
+
+/** The parts of a spec the core validates itself. Unknown keys are typos and fail. */
+export const specSchema = z
+  .strictObject({
+    /** Names the folder runs/<name>/. */
+    name: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+        'must be letters, digits, ".", "_" or "-" (it names a folder)',
+      ),
+    description: z.string().optional(),
+    /** Seed of the experiment; every random draw derives from it. */
+    seed: int().nonnegative().default(0),
+    /** Repeat every run with each of these seeds (instead of `seed`). */
+    seeds: z.array(int().nonnegative()).min(1).optional(),
+    /** Modules that register more plugins: package names or paths relative to the spec file. */
+    plugins: z.array(z.string().min(1)).default([]),
+    backend: z.unknown().default('wasm'),
+    trainer: z.unknown().default('minibatch'),
+    dataset: z.unknown(),
+    /** One model, or several to compare (`models`). */
+    model: z.unknown().optional(),
+    models: z.array(z.unknown()).min(1).optional(),
+    /** One optimizer, or several to compare (`optimizers`); runs share the seed and data. */
+    optimizer: z.unknown().optional(),
+    optimizers: z.array(z.unknown()).min(1).optional(),
+    train: z.strictObject({
+      /** Number of updates. */
+      steps: int().positive(),
+      /** Record loss every K states (and always the first and the last). */
+      logEvery: int().positive().default(10),
+    }),
+    analyses: z.array(z.unknown()).default([]),
+    /** A grid over config paths of a run: `{ "optimizer.lr": [1e-3, 1e-2] }`. */
+    sweep: z.record(z.string(), z.array(z.unknown()).min(1)).default({}),
+
+    /** Reporters run at the end; by default every registered reporter. */
+    reporters: z.array(z.unknown()).optional(),
+  })
+  .superRefine((spec, ctx) => {
+    for (const [one, many] of [
+      ['model', 'models'],
+      ['optimizer', 'optimizers'],
+    ] as const) {
+      if (spec[one] !== undefined && spec[many] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [many],
+          message: `give either ${one} or ${many}, not both`,
+        });
+      if (spec[one] === undefined && spec[many] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [one],
+          message: `required (a ${one}, or a list under ${many})`,
+        });
+    }
+  });
+
+export type SpecInput = z.input<typeof specSchema>;
+
+/** Schedule keys an analysis reference may carry next to its config. */
+export const analysisScheduleSchema = z.looseObject({
+  every: int().positive().optional(),
+  at: z.array(int().nonnegative()).min(1).optional(),
+});
+
+/** A plugin reference after validation: its config with every default filled in. */
+export interface ResolvedPluginRef {
+  name: string;
+  label: string;
+  config: Record<string, unknown>;
+}
+
+export interface ResolvedAnalysisRef extends ResolvedPluginRef {
+  every?: number;
+  at?: number[];
+}
+
+/** An experiment with every plugin checked and every default filled in. */
+export interface ResolvedSpec {
+  name: string;
+  description?: string;
+  /** The seeds of the runs (`seeds`, or `[seed]`). */
+  seeds: number[];
+  plugins: string[];
+  backend: ResolvedPluginRef;
+  trainer: ResolvedPluginRef;
+  dataset: ResolvedPluginRef;
+  models: ResolvedPluginRef[];
+  optimizers: ResolvedPluginRef[];
+  train: { steps: number; logEvery: number };
+  analyses: ResolvedAnalysisRef[];
+  sweep: Record<string, unknown[]>;
+  reporters: ResolvedPluginRef[];
+}
+
+/** One run: one model, one optimizer, one point of the sweep, one seed. */
+export interface RunSpec {
+  name: string;
+  description?: string;
+  seed: number;
+  plugins: string[];
+  backend: ResolvedPluginRef;
+  trainer: ResolvedPluginRef;
+  dataset: ResolvedPluginRef;
+  model: ResolvedPluginRef;
+  optimizer: ResolvedPluginRef;
+  train: { steps: number; logEvery: number };
+  analyses: ResolvedAnalysisRef[];
+}
+
+/** A plugin reference as it is written back: `{ name, label, ...config }`. */
+export function flattenRef(ref: ResolvedPluginRef): Record<string, unknown> {
+  return { name: ref.name, label: ref.label, ...ref.config };
+}
+
+export function flattenAnalysisRef(a: ResolvedAnalysisRef): Record<string, unknown> {
+  return {
+    ...flattenRef(a),
+    ...(a.every === undefined ? {} : { every: a.every }),
+    ...(a.at === undefined ? {} : { at: a.at }),
+  };
+}
+
+/** The experiment in the form a user writes (experiment.json): valid input again. */
+export function specToJson(spec: ResolvedSpec): Record<string, unknown> {
+  return {
+    name: spec.name,
+    ...(spec.description === undefined ? {} : { description: spec.description }),
+    seeds: spec.seeds,
+    plugins: spec.plugins,
+    backend: flattenRef(spec.backend),
+    trainer: flattenRef(spec.trainer),
+    dataset: flattenRef(spec.dataset),
+    models: spec.models.map(flattenRef),
+    optimizers: spec.optimizers.map(flattenRef),
+    train: spec.train,
+    analyses: spec.analyses.map(flattenAnalysisRef),
+    sweep: spec.sweep,
+    reporters: spec.reporters.map(flattenRef),
+  };
+}
+
+/** A run in the form a user writes (spec.json): running it again reproduces the run. */
+export function runSpecToJson(run: RunSpec): Record<string, unknown> {
+  return {
+    name: run.name,
+    ...(run.description === undefined ? {} : { description: run.description }),
+    seed: run.seed,
+    plugins: run.plugins,
+    backend: flattenRef(run.backend),
+    trainer: flattenRef(run.trainer),
+    dataset: flattenRef(run.dataset),
+    model: flattenRef(run.model),
+    optimizer: flattenRef(run.optimizer),
+    train: run.train,
+    analyses: run.analyses.map(flattenAnalysisRef),
+  };
+}

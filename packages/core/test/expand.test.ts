@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import {
+  hashOf,
+  Registry,
+  resolveExperiment,
+  runSpecToJson,
+  TdxError,
+  type Problem,
+} from '../src/index.js';
+import { toyPlugins, toySpec } from './fixtures/toy-plugins.js';
+
+const registry = () => Registry.create().register(...toyPlugins);
+const base = {
+  ...toySpec,
+  optimizers: undefined,
+  optimizer: { name: 'toy-gd', lr: 0.1 },
+  analyses: [],
+};
+
+async function problems(spec: unknown): Promise<Problem[]> {
+  try {
+    await resolveExperiment(spec, { registry: registry() });
+  } catch (error) {
+    if (error instanceof TdxError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected problems');
+}
+
+describe('expanding an experiment', () => {
+  it('makes models × optimizers × sweep points × seeds runs, each with a distinct id', async () => {
+    const { runs } = await resolveExperiment(
+      {
+        ...base,
+        optimizer: undefined,
+        model: undefined,
+        models: [
+          { name: 'toy-quadratic', label: 'flat', curvature: 0.5 },
+          { name: 'toy-quadratic', label: 'steep', curvature: 4 },
+        ],
+        optimizers: [{ name: 'toy-gd', lr: 0.1, label: 'gd' }],
+        sweep: { 'optimizer.lr': [0.01, 0.1, 1], 'train.steps': [10, 20] },
+        seeds: [0, 7],
+      },
+      { registry: registry() },
+    );
+    expect(runs).toHaveLength(2 * 1 * 6 * 2);
+    expect(new Set(runs.map((r) => r.id)).size).toBe(24);
+    const one = runs.find((r) => r.label === 'steep_gd_lr=1_steps=20_seed=7')!;
+    expect(one.group).toBe('steep_gd_lr=1_steps=20');
+    expect(one.spec.optimizer.config.lr).toBe(1);
+    expect(one.spec.train.steps).toBe(20);
+    expect(one.spec.model.config.curvature).toBe(4);
+    expect(one.id).toBe(`${one.label}-${hashOf(runSpecToJson(one.spec))}`);
+  });
+
+  it("writes each run's spec so that it resolves to exactly that run again", async () => {
+    const { runs } = await resolveExperiment(
+      { ...base, sweep: { 'optimizer.lr': [0.2, 0.3] } },
+      { registry: registry() },
+    );
+    const again = await resolveExperiment(runSpecToJson(runs[1]!.spec), { registry: registry() });
+    expect(again.runs).toHaveLength(1);
+    expect(again.runs[0]!.spec).toEqual(runs[1]!.spec);
+  });
+
+  it('reports a bad sweep value at the sweep, with its index', async () => {
+    expect(await problems({ ...base, sweep: { 'optimizer.lr': [0.1, -1] } })).toEqual([
+      { path: 'sweep["optimizer.lr"][1]', message: 'must be > 0', value: -1 },
+    ]);
+    expect(await problems({ ...base, sweep: { 'optimizer.lrr': [0.1] } })).toEqual([
+      expect.objectContaining({
+        path: 'sweep["optimizer.lrr"][0]',
+        message: 'unknown key for optimizer "toy-gd"',
+        hint: expect.stringContaining('did you mean "lr"?'),
+      }),
+    ]);
+    expect(await problems({ ...base, sweep: { 'train.steps': [10, 0] } })).toEqual([
+      { path: 'sweep["train.steps"][1]', message: 'must be > 0', value: 0 },
+    ]);
+  });
+
+  it('rejects an empty sweep axis and a path outside a run', async () => {
+    expect(await problems({ ...base, sweep: { 'optimizer.lr': [] } })).toEqual([
+      { path: 'sweep["optimizer.lr"]', message: 'must have at least 1 item(s)', value: [] },
+    ]);
+    const [bad] = await problems({ ...base, sweep: { lr: [1] } });
+    expect(bad).toMatchObject({
+      path: 'sweep["lr"]',
+      message: expect.stringContaining('a sweep path starts with'),
+    });
+  });
+
+  it('asks for exactly one of model and models', async () => {
+    expect(await problems({ ...base, models: [{ name: 'toy-quadratic' }] })).toEqual([
+      {
+        path: 'models',
+        message: 'give either model or models, not both',
+        value: [{ name: 'toy-quadratic' }],
+      },
+    ]);
+    const { model: _m, ...noModel } = base;
+    expect(await problems(noModel)).toContainEqual({
+      path: 'model',
+      message: 'required (a model, or a list under models)',
+    });
+    expect(await problems({ ...base, seeds: [] })).toEqual([
+      { path: 'seeds', message: 'must have at least 1 item(s)', value: [] },
+    ]);
+  });
+});

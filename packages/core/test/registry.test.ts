@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { definePlugin, Registry, TdxError, z } from '../src/index.js';
+import { toyGd, toyModel, toyPlugins } from './fixtures/toy-plugins.js';
+
+const adamLike = definePlugin({
+  kind: 'optimizer',
+  name: 'adam-like',
+  description: 'for tests',
+  config: z.object({
+    lr: z.number().positive().default(1e-3),
+    b1: z.number().min(0).max(1).default(0.9),
+  }),
+  create: (c) => c,
+});
+
+function catchError(fn: () => unknown): TdxError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TdxError) return error;
+    throw error;
+  }
+  throw new Error('expected a TdxError');
+}
+
+describe('Registry', () => {
+  it('lists what was registered, by kind', () => {
+    const registry = Registry.create().register(...toyPlugins);
+    expect(registry.names('optimizer')).toEqual(['toy-gd']);
+    expect(registry.names('model')).toEqual(['toy-quadratic']);
+    expect(registry.list().length).toBe(toyPlugins.length);
+  });
+
+  it('merges a child with its parent even after the child registers the same kind', () => {
+    // tsyringe's resolveAll on a child returns only the child's list once it has one.
+    const parent = Registry.create().register(toyGd);
+    const child = parent.child().register(adamLike);
+    expect(child.names('optimizer')).toEqual(['toy-gd', 'adam-like']);
+    expect(parent.names('optimizer')).toEqual(['toy-gd']);
+    const sibling = parent.child();
+    expect(sibling.names('optimizer')).toEqual(['toy-gd']);
+  });
+
+  it('refuses a second plugin with a name already taken up the chain', () => {
+    const parent = Registry.create().register(toyGd);
+    const clash = definePlugin({ ...toyGd, config: z.object({}), create: () => ({}) });
+
+    const error = catchError(() => parent.child().register(clash));
+    expect(error.code).toBe('PLUGIN_DUPLICATE');
+    expect(error.message).toContain('toy-gd');
+  });
+
+  it('creates an instance with defaults applied', () => {
+    const registry = Registry.create().register(adamLike);
+    expect(registry.create('optimizer', { name: 'adam-like', lr: 0.5 })).toEqual({
+      lr: 0.5,
+      b1: 0.9,
+    });
+    expect(registry.create('optimizer', 'adam-like')).toEqual({ lr: 1e-3, b1: 0.9 });
+  });
+
+  it('names the path, the value and the choices for an unknown plugin', () => {
+    const registry = Registry.create().register(adamLike, toyGd);
+    const error = catchError(() =>
+      registry.create('optimizer', { name: 'adam-lik' }, { path: 'optimizers[1]' }),
+    );
+    expect(error.code).toBe('PLUGIN_UNKNOWN');
+    const text = error.format();
+    expect(text).toContain('optimizers[1].name');
+    expect(text).toContain('"adam-lik"');
+    expect(text).toContain('did you mean "adam-like"?');
+    expect(text).toContain('toy-gd');
+  });
+
+  it('reports a bad value with its path and the bound it broke', () => {
+    const registry = Registry.create().register(adamLike);
+    const error = catchError(() =>
+      registry.create('optimizer', { name: 'adam-like', lr: -0.1 }, { path: 'optimizers[0]' }),
+    );
+    expect(error.code).toBe('PLUGIN_CONFIG');
+    expect(error.problems).toEqual([
+      { path: 'optimizers[0].lr', message: 'must be > 0', value: -0.1 },
+    ]);
+  });
+
+  it('reports a wrong type and an unknown key with the allowed keys', () => {
+    const registry = Registry.create().register(adamLike);
+    const { problems } = registry.check(
+      'optimizer',
+      { name: 'adam-like', lr: 'fast', bb1: 0.9 },
+      'optimizers[0]',
+    );
+    expect(problems).toContainEqual({
+      path: 'optimizers[0].lr',
+      message: 'expected number',
+      value: 'fast',
+    });
+    expect(problems).toContainEqual({
+      path: 'optimizers[0].bb1',
+      message: 'unknown key for optimizer "adam-like"',
+      hint: 'did you mean "b1"? allowed keys: lr, b1',
+    });
+  });
+
+  it('reports a missing required field', () => {
+    const registry = Registry.create().register(toyGd);
+    const { problems } = registry.check('optimizer', { name: 'toy-gd' }, 'optimizers[0]');
+    expect(problems).toEqual([{ path: 'optimizers[0].lr', message: 'required (number)' }]);
+  });
+
+  it('passes ctx with the run registry, seed and path to create()', () => {
+    const registry = Registry.create().register(toyModel);
+    let seen: unknown;
+    const spy = definePlugin({
+      kind: 'model',
+      name: 'spy',
+      description: 'records its context',
+      config: z.object({}),
+      create: (_c, ctx) => (seen = ctx),
+    });
+    const child = registry.child().register(spy);
+    child.create('model', 'spy', { seed: 7, path: 'model' });
+    expect(seen).toMatchObject({ seed: 7, path: 'model', registry: child });
+  });
+});
+
+describe('definePlugin', () => {
+  it('rejects a name that is not kebab-case', () => {
+    expect(() => definePlugin({ ...toyGd, name: 'Toy_GD' })).toThrow(/kebab-case/);
+  });
+  it('rejects a config that claims a reserved key', () => {
+    const bad = { kind: 'analysis' as const, name: 'x', description: 'x', create: () => ({}) };
+    expect(() => definePlugin({ ...bad, config: z.object({ every: z.number() }) })).toThrow(
+      /reserved key\(s\) every/,
+    );
+    expect(() => definePlugin({ ...bad, config: z.object({ label: z.string() }) })).toThrow(
+      /reserved/,
+    );
+  });
+  it('rejects an unknown kind', () => {
+    // @ts-expect-error: the kind is checked at run time for JavaScript plugins
+    expect(() => definePlugin({ ...toyGd, kind: 'optimiser' })).toThrow(
+      /kind "optimiser" is not one of/,
+    );
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * Where datasets, models, optimizers and analyses meet. The four packages that provide them
+ * never import each other: a model gives a loss over a ParamSet, an optimizer transforms
+ * gradients, an analysis takes a loss and a ParamSet.
+ */
+import { TdxError } from '@tdx/core';
+import type { ParamSet, ParamValues } from './param-set.js';
+import type { Scalar, Tensor } from './tf.js';
+
+/** One minibatch. Axis 0 of both tensors is the batch. */
+export interface Batch {
+  inputs: Tensor;
+  targets: Tensor;
+}
+
+/** What a dataset produces, so a model can size itself and check it fits the task. */
+export interface DatasetInfo {
+  /** The task, e.g. `icl-linear-regression`; a model that needs a particular layout checks it. */
+  task: string;
+  /** Shape of one example's input, without the batch axis. */
+  inputShape: number[];
+  /** Shape of one example's target, without the batch axis ([] for a scalar). */
+  targetShape: number[];
+  /** Task facts a model may need: dimensions, vocabulary size, number of classes. */
+  meta: Record<string, number | string | boolean>;
+}
+
+export interface Dataset {
+  readonly info: DatasetInfo;
+  /**
+   * The training batch of step `step`: a pure function of the dataset's seed and the step,
+   * so runs can resume anywhere. The caller owns the tensors (call inside tf.tidy).
+   */
+  batch(step: number): Batch;
+  /** A fixed held-out batch, the same at every call; owned by the dataset, do not dispose. */
+  evalBatch?(): Batch;
+  /**
+   * A dataset whose stream has state beyond (seed, step) (a shuffled epoch order, a cursor)
+   * returns it here as JSON, so a resumed run continues the same stream.
+   */
+  checkpoint?(): unknown;
+  restore?(state: unknown): void;
+  dispose(): void;
+}
+
+export interface Model {
+  readonly params: ParamSet;
+  /** Scalar training loss of `batch` at parameter `values` (a full map: every block). */
+  loss(values: ParamValues, batch: Batch): Scalar;
+  /** The model's output for `inputs` at parameter `values`. */
+  predict(values: ParamValues, inputs: Tensor): Tensor;
+  dispose(): void;
+}
+
+/** What a `model` plugin creates: it builds the model once it knows the data. */
+export interface ModelBuilder {
+  build(info: DatasetInfo): Model;
+}
+
+/** A tree of tensors and numbers: the state of a gradient transformation. */
+export type OptimizerState = unknown;
+
+/**
+ * An optimizer, as in optax: it turns gradients into updates, which are added to the
+ * parameters (so a descent step has negative updates). `chain(...)` composes them.
+ * Tensors in the returned state are kept by the caller across steps.
+ */
+export interface GradientTransformation<S = OptimizerState> {
+  init(params: ParamValues): S;
+  update(grads: ParamValues, state: S, params: ParamValues): { updates: ParamValues; state: S };
+}
+
+/** What the built-in trainer hands to analyses: the model at the current state of training. */
+export interface AnalysisTarget {
+  model: Model;
+  dataset: Dataset;
+  /** The model's parameters (every block; `params.trainable()` are the ones being trained). */
+  params: ParamSet;
+  /** The loss of a fixed batch, as a function of parameter values. */
+  lossOn(batch: Batch): (values: ParamValues) => Scalar;
+  /** The dataset's evaluation batch, or else the training batch of the current step. Owned by the target. */
+  analysisBatch(): Batch;
+  /** Number of updates made so far. */
+  step: number;
+}
+
+function hasMethods(value: unknown, methods: string[]): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
+}
+
+function contractError(what: string, needs: string): TdxError {
+  return new TdxError(
+    'PLUGIN_CONTRACT',
+    `${what} does not fulfil the contract: it needs ${needs}`,
+    {
+      hint: 'see the contracts in @tdx/tensor (Dataset, ModelBuilder, GradientTransformation)',
+    },
+  );
+}
+
+export function asDataset(value: unknown, name = 'the dataset plugin'): Dataset {
+  if (!hasMethods(value, ['batch', 'dispose']) || typeof (value as Dataset).info !== 'object') {
+    throw contractError(`${name}'s instance`, 'info, batch(step) and dispose()');
+  }
+  return value as Dataset;
+}
+
+export function asModelBuilder(value: unknown, name = 'the model plugin'): ModelBuilder {
+  if (!hasMethods(value, ['build']))
+    throw contractError(`${name}'s instance`, 'build(info) returning a Model');
+  return value as ModelBuilder;
+}
+
+export function asModel(value: unknown, name = 'the model'): Model {
+  if (
+    !hasMethods(value, ['loss', 'predict', 'dispose']) ||
+    typeof (value as Model).params !== 'object'
+  ) {
+    throw contractError(name, 'params, loss(values, batch), predict(values, inputs) and dispose()');
+  }
+  return value as Model;
+}
+
+export function asGradientTransformation(
+  value: unknown,
+  name = 'the optimizer plugin',
+): GradientTransformation {
+  if (!hasMethods(value, ['init', 'update']))
+    throw contractError(`${name}'s instance`, 'init(params) and update(grads, state, params)');
+  return value as GradientTransformation;
+}

@@ -1,0 +1,26 @@
+export { tf, type Tensor, type Scalar } from './tf.js';
+export * from './param-set.js';
+export * from './rng.js';
+export * from './contracts.js';
+export * from './tree.js';
+export * from './autodiff/gradients.js';
+export * from './autodiff/ops.js';
+export {
+  fdDirectionalDerivative,
+  fdHessianVectorProduct,
+  relativeError,
+} from './autodiff/finite-differences.js';
+
+export { REPLACED_GRADIENT_KERNELS, withStockGradient } from './autodiff/exact-gradients.js';
+export { AUDITED_KERNELS } from './autodiff/audited-kernels.js';
+export { unsortedSegmentSumOnHost } from './backends/wasm-kernels.js';
+export { type BackendName } from './backends/activate.js';
+export { useBackend } from './backends/use-backend.js';
+export { wasmBackend, cpuBackend, tensorflowBackend } from './backends/plugins.js';
+export {
+  minibatchTrainer,
+  startMinibatchSession,
+  type MinibatchSession,
+  type MinibatchTrainerConfig,
+} from './trainer/minibatch-trainer.js';
+export { register } from './register.js';

@@ -1,0 +1,19 @@
+/**
+ * The one place tdx imports TensorFlow.js. Everything else takes `tf` from here, so the
+ * gradient registrations below are always in effect before the first gradient.
+ *
+ * tfjs-core alone registers no gradients, and its `register_all_gradients` module cannot be
+ * imported by Node (extensionless ESM imports), so the union package provides them; it uses
+ * the same single copy of tfjs-core (every @tensorflow package is pinned to 4.22.0).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs';
+import { installExactGradients } from './autodiff/exact-gradients.js';
+import { installWasmKernels } from './backends/wasm-kernels.js';
+
+installExactGradients();
+installWasmKernels();
+
+export { tf };
+export type Tensor = tf.Tensor;
+export type Scalar = tf.Scalar;
