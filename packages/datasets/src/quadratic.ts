@@ -1,0 +1,164 @@
+/**
+ * Quadratic problems min ½ wᵀHw − hᵀw with block-diagonal H (Zhang et al. 2024, §4): the
+ * setting where one learning rate for every block (GD) pays for the global condition number,
+ * while a rate per block (and Adam, approximately) pays only for the worst block's.
+ *
+ * Constructions, all with the same global condition number κ:
+ * - `heterogeneous`: block b's eigenvalues span a ratio κ_block at its own scale; the scales are
+ *   geometric from 1 to κ/κ_block, so blocks differ by orders of magnitude;
+ * - `homogeneous`: every block's eigenvalues span the whole range [1, κ];
+ * - `custom`: each block's range given.
+ * Eigenvalues are log-spaced within each range; each block is rotated by a random orthogonal
+ * matrix. The batch is the problem itself: inputs [1, n, n] = H, targets [1, n] = h.
+ */
+import { definePlugin, TdxError, z } from '@tdx/core';
+import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
+
+export const quadraticConfig = z
+  .object({
+    construction: z.enum(['heterogeneous', 'homogeneous', 'custom']).default('heterogeneous'),
+    blocks: z.number().int().positive().default(4),
+    blockSize: z.number().int().positive().default(25),
+    /** κ = λmax(H) / λmin(H). */
+    conditionNumber: z.number().gt(1).default(5000),
+    /** Heterogeneous: the condition number within each block. */
+    blockConditionNumber: z.number().gte(1).default(10),
+    /** Custom: each block's eigenvalue range. */
+    ranges: z
+      .array(z.strictObject({ min: z.number().positive(), max: z.number().positive() }))
+      .optional(),
+    seed: z.number().int().nonnegative().optional(),
+  })
+  .refine((c) => c.construction !== 'custom' || (c.ranges?.length ?? 0) > 0, {
+    message: 'construction: custom needs ranges: [{ min, max }, ...]',
+    path: ['ranges'],
+  })
+  .refine(
+    (c) => c.construction !== 'heterogeneous' || c.blockConditionNumber <= c.conditionNumber,
+    {
+      message: 'blockConditionNumber cannot exceed conditionNumber',
+      path: ['blockConditionNumber'],
+    },
+  );
+
+export type QuadraticConfig = z.output<typeof quadraticConfig>;
+
+/** Each block's eigenvalue range under a construction. */
+export function blockRanges(config: QuadraticConfig): Array<{ min: number; max: number }> {
+  if (config.construction === 'custom') return config.ranges!;
+  const kappa = config.conditionNumber;
+  if (config.construction === 'homogeneous')
+    return Array.from({ length: config.blocks }, () => ({ min: 1, max: kappa }));
+  const top = kappa / config.blockConditionNumber;
+  return Array.from({ length: config.blocks }, (_, b) => {
+    const scale = config.blocks === 1 ? 1 : top ** (b / (config.blocks - 1));
+    return { min: scale, max: scale * config.blockConditionNumber };
+  });
+}
+
+/** A random orthogonal matrix (Gram–Schmidt on a Gaussian matrix), row-major. */
+function randomRotation(n: number, rng: Rng): Float64Array[] {
+  const rows: Float64Array[] = [];
+  while (rows.length < n) {
+    const v = rng.normalArray(n);
+    for (const u of rows) {
+      let d = 0;
+      for (let i = 0; i < n; i++) d += u[i]! * v[i]!;
+      for (let i = 0; i < n; i++) v[i]! -= d * u[i]!;
+    }
+    const norm = Math.hypot(...v);
+    if (norm > 1e-8) rows.push(v.map((x) => x / norm));
+  }
+  return rows;
+}
+
+export interface QuadraticProblem {
+  /** Dense H (row-major, n × n), block-diagonal. */
+  H: Float64Array;
+  h: Float64Array;
+  n: number;
+  blockSizes: number[];
+  eigenvalues: number[][];
+  /** The minimum value −½ hᵀH⁻¹h. */
+  optimum: number;
+}
+
+export function quadraticProblem(config: QuadraticConfig, seed: number): QuadraticProblem {
+  const rng = new Rng(config.seed ?? seed);
+  const ranges = blockRanges(config);
+  const blockSizes = ranges.map(() => config.blockSize);
+  const n = blockSizes.reduce((a, b) => a + b, 0);
+  const H = new Float64Array(n * n);
+  const h = rng.normalArray(n);
+  const eigenvalues: number[][] = [];
+  let optimum = 0;
+  let offset = 0;
+  for (const [b, range] of ranges.entries()) {
+    if (range.min > range.max)
+      throw new TdxError(
+        'INVALID_ARGUMENT',
+        `block ${b}: min ${range.min} is above max ${range.max}`,
+      );
+    const size = blockSizes[b]!;
+    const lambda = Array.from({ length: size }, (_, i) =>
+      size === 1 ? range.max : range.min * (range.max / range.min) ** (i / (size - 1)),
+    );
+    eigenvalues.push(lambda);
+    const Q = randomRotation(size, rng);
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        let s = 0;
+        for (let k = 0; k < size; k++) s += Q[k]![i]! * lambda[k]! * Q[k]![j]!;
+        H[(offset + i) * n + offset + j] = s;
+      }
+    }
+    // The block's share of −½ hᵀH⁻¹h, in the eigenbasis: −½ Σ (qₖ·h_b)² / λₖ.
+    for (let k = 0; k < size; k++) {
+      let c = 0;
+      for (let i = 0; i < size; i++) c += Q[k]![i]! * h[offset + i]!;
+      optimum -= (0.5 * c * c) / lambda[k]!;
+    }
+    offset += size;
+  }
+  return { H, h, n, blockSizes, eigenvalues, optimum };
+}
+
+export function createQuadratic(config: QuadraticConfig, seed: number): Dataset {
+  const problem = quadraticProblem(config, seed);
+  const info: DatasetInfo = {
+    task: 'quadratic',
+    inputShape: [problem.n, problem.n],
+    targetShape: [problem.n],
+    meta: {
+      blockSizes: problem.blockSizes.join(','),
+      conditionNumber: config.conditionNumber,
+      optimum: problem.optimum,
+      construction: config.construction,
+    },
+  };
+  let batch: Batch | undefined;
+  const make = (): Batch =>
+    (batch ??= {
+      inputs: tf.keep(tf.tensor3d(Float32Array.from(problem.H), [1, problem.n, problem.n])),
+      targets: tf.keep(tf.tensor2d(Float32Array.from(problem.h), [1, problem.n])),
+    });
+  return {
+    info,
+    // The problem is deterministic: every step sees it whole. The caller owns the tensors it gets.
+    batch: () => ({ inputs: tf.clone(make().inputs), targets: tf.clone(make().targets) }),
+    evalBatch: make,
+    dispose: () => {
+      if (batch) tf.dispose([batch.inputs, batch.targets]);
+      batch = undefined;
+    },
+  };
+}
+
+export const quadratic = definePlugin({
+  kind: 'dataset',
+  name: 'quadratic',
+  description:
+    'min ½wᵀHw − hᵀw with block-diagonal H: heterogeneous or homogeneous blocks of one condition number (Zhang et al. 2024)',
+  config: quadraticConfig,
+  create: (config, ctx): Dataset => createQuadratic(config, ctx.seed),
+});

@@ -1,0 +1,10 @@
+import type { Registry } from '@tdx/core';
+import { iclLinearRegression } from './icl-linear-regression.js';
+import { markovText } from './markov-text.js';
+import { mnist } from './mnist.js';
+import { quadratic } from './quadratic.js';
+
+/** Registers the built-in datasets. */
+export function register(registry: Registry): Registry {
+  return registry.register(iclLinearRegression, quadratic, markovText, mnist);
+}

@@ -1,0 +1,136 @@
+/**
+ * `gpt`: a decoder-only softmax Transformer, as the GPT of ../shared/reference/pytorch_workloads.py
+ * and Zhang et al.'s GPT-2 setting: token and learned position embeddings, pre-LayerNorm blocks
+ * with separate query/key/value/output projections (so each is its own Hessian block) and a GELU
+ * MLP, a causal mask, a final LayerNorm and a linear head (or the token embedding, tied);
+ * next-token cross-entropy.
+ */
+import { definePlugin, TdxError, z } from '@tdx/core';
+import {
+  embedding,
+  layerNorm,
+  ParamSet,
+  Rng,
+  softmaxCrossEntropy,
+  tf,
+  type Batch,
+  type DatasetInfo,
+  type Model,
+  type ModelBuilder,
+  type ParamValues,
+  type Tensor,
+} from '@tdx/tensor';
+import {
+  causalMask,
+  constantInit,
+  dense,
+  normalInit,
+  transformerBlock,
+  transformerBlockParams,
+  type BlockInit,
+} from './layers.js';
+
+export const gptConfig = z
+  .object({
+    layers: z.number().int().positive().default(2),
+    width: z.number().int().positive().default(64),
+    heads: z.number().int().positive().default(4),
+    mlpRatio: z.number().int().positive().default(4),
+    /** Use the token embedding (transposed) as the output layer. */
+    tiedHead: z.boolean().default(false),
+    /** Standard deviation of the normal initialisation of every weight (GPT-2: 0.02). */
+    initStd: z.number().positive().default(0.02),
+    /** Longest sequence the position embedding covers; default: the dataset's length. */
+    maxLength: z.number().int().positive().optional(),
+  })
+  .refine((c) => c.width % c.heads === 0, {
+    message: 'width must be a multiple of heads',
+    path: ['heads'],
+  });
+
+export type GptConfig = z.output<typeof gptConfig>;
+
+/** What a language-modelling dataset must give: int32 tokens [B, T] and next tokens [B, T]. */
+export function languageModellingShape(
+  info: DatasetInfo,
+  model: string,
+): { length: number; vocabulary: number } {
+  const vocabulary = info.meta.vocabulary;
+  if (
+    info.task !== 'language-modelling' ||
+    info.inputShape.length !== 1 ||
+    typeof vocabulary !== 'number'
+  ) {
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `${model} needs a language-modelling dataset (token sequences and a vocabulary), but "${info.task}" gives inputs [${info.inputShape}]`,
+      {
+        hint: 'use it with markov-text, or a dataset whose info says task: language-modelling and meta.vocabulary',
+      },
+    );
+  }
+  return { length: info.inputShape[0]!, vocabulary };
+}
+
+export function buildGpt(config: GptConfig, info: DatasetInfo, seed: number): Model {
+  const { length, vocabulary: V } = languageModellingShape(info, 'gpt');
+  const T = config.maxLength ?? length;
+  if (T < length)
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `maxLength ${T} is shorter than the dataset's sequences (${length})`,
+    );
+  const D = config.width;
+  const rng = new Rng(seed);
+  const shape = { width: D, heads: config.heads, mlpWidth: config.mlpRatio * D };
+  const specs: BlockInit[] = [
+    { name: 'embed.token', role: 'embedding', init: normalInit(rng, [V, D], config.initStd) },
+    { name: 'embed.position', role: 'position', init: normalInit(rng, [T, D], config.initStd) },
+    ...Array.from({ length: config.layers }, (_, l) =>
+      transformerBlockParams(l, shape, rng, config.initStd),
+    ).flat(),
+    { name: 'norm.gain', role: 'norm', init: constantInit([D], 1) },
+    { name: 'norm.bias', role: 'norm', init: constantInit([D], 0) },
+    ...(config.tiedHead
+      ? []
+      : [
+          { name: 'head', role: 'head' as const, init: normalInit(rng, [D, V], config.initStd) },
+          { name: 'head.bias', role: 'bias' as const, init: constantInit([V], 0) },
+        ]),
+  ];
+  const params = ParamSet.create(specs);
+  const mask = tf.keep(causalMask(length));
+
+  const predict = (values: ParamValues, tokens: Tensor): Tensor =>
+    tf.tidy(() => {
+      const t = tokens.shape[1]!;
+      const positions = tf.slice(values['embed.position']!, [0, 0], [t, D]);
+      let x = tf.add(embedding(values['embed.token']!, tokens), positions);
+      const m = t === length ? mask : tf.slice(mask, [0, 0], [t, t]);
+      for (let l = 0; l < config.layers; l++) x = transformerBlock(x, values, l, config.heads, m);
+      const h = layerNorm(x, values['norm.gain'], values['norm.bias']);
+      return config.tiedHead
+        ? dense(h, tf.transpose(values['embed.token']!))
+        : dense(h, values.head!, values['head.bias']);
+    });
+
+  return {
+    params,
+    predict,
+    loss: (values: ParamValues, batch: Batch) =>
+      tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
+    dispose: () => {
+      params.dispose();
+      mask.dispose();
+    },
+  };
+}
+
+export const gpt = definePlugin({
+  kind: 'model',
+  name: 'gpt',
+  description:
+    'decoder-only softmax Transformer: embeddings, pre-LN blocks with separate q/k/v/o and a GELU MLP, causal mask',
+  config: gptConfig,
+  create: (config, ctx): ModelBuilder => ({ build: (info) => buildGpt(config, info, ctx.seed) }),
+});

@@ -1,0 +1,39 @@
+import { definePlugin, z } from '@tdx/core';
+import type { GradientTransformation } from '@tdx/tensor';
+import { clipByGlobalNorm } from './transforms/clip-by-global-norm.js';
+import { chain, identity } from './chain.js';
+import { addDecayedWeights } from './transforms/add-decayed-weights.js';
+import { scaleByAdam } from './transforms/scale-by-adam.js';
+import { scaleByLearningRate } from './transforms/scale-by-learning-rate.js';
+
+export const adamConfig = z.object({
+  lr: z.number().positive(),
+  b1: z.number().min(0).lt(1).default(0.9),
+  b2: z.number().min(0).lt(1).default(0.999),
+  eps: z.number().positive().default(1e-8),
+  /** Decoupled weight decay (AdamW); 0 is Adam. */
+  weightDecay: z.number().min(0).default(0),
+  /** Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_). */
+  clipNorm: z.number().positive().optional(),
+});
+
+export type AdamConfig = z.output<typeof adamConfig>;
+
+/** Adam, or AdamW with weightDecay > 0: chain(clip?, scaleByAdam, addDecayedWeights, -lr), as PyTorch's. */
+export function adam(config: AdamConfig): GradientTransformation<unknown[]> {
+  return chain(
+    config.clipNorm === undefined ? identity() : clipByGlobalNorm(config.clipNorm),
+    scaleByAdam(config),
+    addDecayedWeights(config.weightDecay),
+    scaleByLearningRate(config.lr),
+  );
+}
+
+export const adamPlugin = definePlugin({
+  kind: 'optimizer',
+  name: 'adam',
+  description:
+    'Adam (Kingma & Ba 2015); AdamW when weightDecay > 0 (decoupled, Loshchilov & Hutter 2019)',
+  config: adamConfig,
+  create: (config) => adam(config),
+});

@@ -1,0 +1,10 @@
+export * from './chain.js';
+export * from './schedule.js';
+export * from './transforms/scale-by-learning-rate.js';
+export * from './transforms/trace.js';
+export * from './transforms/scale-by-adam.js';
+export * from './transforms/add-decayed-weights.js';
+export * from './transforms/clip-by-global-norm.js';
+export * from './sgd.js';
+export * from './adam.js';
+export { register } from './register.js';

@@ -1,0 +1,8 @@
+import type { Registry } from '@tdx/core';
+import { adamPlugin } from './adam.js';
+import { sgdPlugin } from './sgd.js';
+
+/** Registers the built-in optimizers. */
+export function register(registry: Registry): Registry {
+  return registry.register(sgdPlugin, adamPlugin);
+}

@@ -1,0 +1,42 @@
+import { definePlugin, z } from '@tdx/core';
+import type { GradientTransformation } from '@tdx/tensor';
+import { clipByGlobalNorm } from './transforms/clip-by-global-norm.js';
+import { chain, identity } from './chain.js';
+import { addDecayedWeights } from './transforms/add-decayed-weights.js';
+import { scaleByLearningRate } from './transforms/scale-by-learning-rate.js';
+import { trace } from './transforms/trace.js';
+
+export const sgdConfig = z.object({
+  lr: z.number().positive(),
+  /** Momentum μ; 0 is plain SGD. */
+  momentum: z.number().min(0).lt(1).default(0),
+  nesterov: z.boolean().default(false),
+  /** L2 penalty added to the gradient (PyTorch's weight_decay for SGD). */
+  weightDecay: z.number().min(0).default(0),
+  /** Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_). */
+  clipNorm: z.number().positive().optional(),
+});
+
+export type SgdConfig = z.output<typeof sgdConfig>;
+
+/** PyTorch's SGD: optional clipping, g + λw, then momentum (dampening 0), then -lr. */
+export function sgd(config: SgdConfig): GradientTransformation<unknown[]> {
+  return chain(
+    config.clipNorm === undefined ? identity() : clipByGlobalNorm(config.clipNorm),
+    addDecayedWeights(config.weightDecay),
+    config.momentum > 0 ? trace({ decay: config.momentum, nesterov: config.nesterov }) : identity(),
+    scaleByLearningRate(config.lr),
+  );
+}
+
+export const sgdPlugin = definePlugin({
+  kind: 'optimizer',
+  name: 'sgd',
+  description:
+    'stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay, as in PyTorch',
+  config: sgdConfig.refine((c) => !c.nesterov || c.momentum > 0, {
+    message: 'nesterov needs momentum > 0',
+    path: ['nesterov'],
+  }),
+  create: (config) => sgd(config),
+});
