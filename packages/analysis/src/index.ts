@@ -1,0 +1,17 @@
+export * from './power-iteration.js';
+export * from './top-hessian-eigenvalue.js';
+export { register } from './register.js';
+export * from './spectral/vectors.js';
+export * from './spectral/tridiagonal-eigen.js';
+export * from './spectral/lanczos.js';
+export * from './spectral/slq.js';
+export * from './spectral/jensen-shannon.js';
+export * from './spectral/hutchinson.js';
+export * from './spectral/top-eigenvalues.js';
+export * from './curvature/operators.js';
+export * from './curvature/config.js';
+export * from './curvature/stored-density.js';
+export * from './plugins/hessian-spectrum.js';
+export * from './plugins/block-heterogeneity.js';
+export * from './plugins/hessian-trace.js';
+export * from './plugins/top-hessian-eigenvalues.js';

@@ -1,0 +1,135 @@
+/**
+ * The Hessian's spectral density by SLQ: of the full Hessian, of each block's principal
+ * sub-matrix H_bb, or both. Results carry the quadrature nodes and weights of every probe, the
+ * density on its grid and the settings used. The headline value is the largest Ritz value.
+ */
+import {
+  definePlugin,
+  z,
+  type AnalysisInstance,
+  type AnalysisOutput,
+  type FigureSpec,
+} from '@tdx/core';
+import type { AnalysisTarget } from '@tdx/tensor';
+import {
+  analysisBatches,
+  batchesConfig,
+  blockSelection,
+  blocksConfig,
+  slqConfig,
+  slqSettings,
+} from '../curvature/config.js';
+import { blockOperators, hessianOperator, type CurvatureOperator } from '../curvature/operators.js';
+import { densityPoints, storeDensity, type StoredDensity } from '../curvature/stored-density.js';
+import { spectralDensity, type Quadrature } from '../spectral/slq.js';
+
+export const hessianSpectrumConfig = z
+  .object({
+    ...slqConfig,
+    ...batchesConfig,
+    /** `full`: the whole Hessian; `blocks`: each block's H_bb; `both`. */
+    scope: z.enum(['full', 'blocks', 'both']).default('full'),
+    ...blocksConfig,
+  })
+  .refine((c) => c.split !== 'heads' || c.heads !== undefined, {
+    message: 'split: heads needs heads: <number of heads>',
+    path: ['heads'],
+  });
+
+export type HessianSpectrumConfig = z.output<typeof hessianSpectrumConfig>;
+
+export interface StoredSpectrum extends StoredDensity {
+  name: string;
+  dimension: number;
+  quadratures: Quadrature[];
+}
+
+export function spectrumOperators(
+  target: AnalysisTarget,
+  config: HessianSpectrumConfig,
+  batches: Parameters<typeof hessianOperator>[2],
+): CurvatureOperator[] {
+  const ops: CurvatureOperator[] = [];
+  if (config.scope !== 'blocks')
+    ops.push(
+      hessianOperator(target.lossOn, target.params, batches, {
+        aggregate: config.aggregate,
+        name: 'H',
+      }),
+    );
+  if (config.scope !== 'full')
+    ops.push(
+      ...blockOperators(
+        target.lossOn,
+        target.params,
+        batches,
+        blockSelection(config),
+        config.aggregate,
+      ),
+    );
+  return ops;
+}
+
+export function hessianSpectrum(
+  target: AnalysisTarget,
+  config: HessianSpectrumConfig,
+  seed: number,
+): AnalysisOutput & { value: number } {
+  const settings = slqSettings(config);
+  const { batches, release } = analysisBatches(target, config.batches);
+  try {
+    const spectra: StoredSpectrum[] = spectrumOperators(target, config, batches).map((op, i) => {
+      const result = spectralDensity(op.apply, op.dimension, settings, seed + i);
+      return {
+        name: op.name,
+        dimension: op.dimension,
+        quadratures: result.quadratures,
+        ...storeDensity(result.grid, result.density, result.sigma),
+      };
+    });
+    const top = Math.max(...spectra[0]!.quadratures.map((q) => Math.max(...q.nodes)));
+    return {
+      value: top,
+      data: { settings, batches: config.batches, aggregate: config.aggregate, spectra },
+    };
+  } finally {
+    release();
+  }
+}
+
+/** The densities at the last step each run evaluated, one figure per run. */
+export function spectrumFigures(
+  runs: Parameters<NonNullable<AnalysisInstance['figures']>>[0],
+): FigureSpec[] {
+  return runs.flatMap(({ run, file }) => {
+    const last = file.records.at(-1);
+    const spectra = (last?.spectra as StoredSpectrum[] | undefined) ?? [];
+    if (!last || spectra.length === 0) return [];
+    return [
+      {
+        kind: 'density' as const,
+        id: `${file.label}-${run.label}`,
+        title: `Hessian spectrum, ${run.label}, step ${last.step}`,
+        caption: `SLQ density (log scale) of ${spectra.length === 1 ? spectra[0]!.name : `${spectra.length} blocks`}: ${(last.settings as { probes: number; steps: number }).probes} probes of ${(last.settings as { steps: number }).steps} Lanczos steps, Gaussian width ${spectra[0]!.sigma.toPrecision(3)}.`,
+        x: { label: 'eigenvalue' },
+        y: { label: 'density', log: true },
+        series: spectra.map((s) => ({
+          name: s.name,
+          points: densityPoints(s).filter((p) => p.y > 1e-12),
+        })),
+      },
+    ];
+  });
+}
+
+export const hessianSpectrumPlugin = definePlugin({
+  kind: 'analysis',
+  name: 'hessian-spectrum',
+  description:
+    'spectral density of the Hessian (or of each block H_bb) by stochastic Lanczos quadrature',
+  config: hessianSpectrumConfig,
+  create: (config): AnalysisInstance => ({
+    run: (target, ctx) => hessianSpectrum(target as AnalysisTarget, config, ctx.seed),
+    figures: spectrumFigures,
+  }),
+});

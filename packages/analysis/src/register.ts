@@ -1,0 +1,17 @@
+import type { Registry } from '@tdx/core';
+import { blockHeterogeneityPlugin } from './plugins/block-heterogeneity.js';
+import { hessianSpectrumPlugin } from './plugins/hessian-spectrum.js';
+import { hessianTracePlugin } from './plugins/hessian-trace.js';
+import { topHessianEigenvaluesPlugin } from './plugins/top-hessian-eigenvalues.js';
+import { topHessianEigenvaluePlugin } from './top-hessian-eigenvalue.js';
+
+/** Registers the built-in analyses. */
+export function register(registry: Registry): Registry {
+  return registry.register(
+    topHessianEigenvaluePlugin,
+    topHessianEigenvaluesPlugin,
+    hessianTracePlugin,
+    hessianSpectrumPlugin,
+    blockHeterogeneityPlugin,
+  );
+}
