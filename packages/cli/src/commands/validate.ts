@@ -1,0 +1,22 @@
+import { readSpecFile, resolveSpec, specToJson, type Registry } from '@tdx/core';
+import { dirname } from 'node:path';
+import { EXIT, type CliIo } from '../io.js';
+
+/** `tdx validate <spec>`: checks everything a run would check, runs nothing, prints the resolved spec. */
+export async function validateCommand(
+  specFile: string,
+  registry: Registry,
+  io: CliIo,
+): Promise<number> {
+  const source = readSpecFile(specFile);
+  const spec = await resolveSpec(source.raw, {
+    registry: registry.child(),
+    source,
+    baseDir: dirname(source.path),
+  });
+  io.out(`${JSON.stringify(specToJson(spec), null, 2)}\n`);
+  io.err(
+    `tdx: ${specFile} is valid: ${spec.optimizers.length} run(s) of ${spec.train.steps} steps\n`,
+  );
+  return EXIT.ok;
+}

@@ -1,0 +1,104 @@
+/** The `tdx` command, as a function of argv so tests can run it in-process. */
+import { Command, CommanderError } from 'commander';
+import type { Registry } from '@tdx/core';
+import { describeCommand } from './commands/describe.js';
+import { reportCommand } from './commands/report.js';
+import { listCommand } from './commands/list.js';
+import { runCommand, type RunOptions } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { createDefaultRegistry } from './default-registry.js';
+import { reportError } from './format-error.js';
+import { EXIT, processIo, type CliIo } from './io.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo,
+  makeRegistry: () => Registry = createDefaultRegistry,
+): Promise<number> {
+  let code: number = EXIT.ok;
+  const debug = argv.includes('--debug') || process.env.TDX_DEBUG === '1';
+  const program = new Command('tdx')
+    .description('tdx: study how Transformers train. Specs in, runs, metrics and analyses out.')
+    .option('--debug', 'print stack traces of errors')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run tdx --help for usage)');
+
+  program
+    .command('run')
+    .description(
+      'run a spec: every model x optimizer x sweep point x seed, results in <out>/<spec name>/; ' +
+        'finished runs are skipped and interrupted ones resumed',
+    )
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('-o, --out <dir>', 'folder for results', 'runs')
+    .option(
+      '-s, --set <path=value>',
+      'override a value of the spec, e.g. train.steps=100 (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '-w, --workers <n>',
+      'runs at once, each in its own process (default: the number of cores)',
+    )
+    .option('-b, --backend <name>', "backend to use instead of the spec's (wasm, cpu, tensorflow)")
+    .option(
+      '--checkpoint-every <steps>',
+      'also save a checkpoint every this many steps (default: every 60 s)',
+    )
+    .option('--rerun', 'run again runs that already finished (old folders are moved aside)')
+    .option('--json', 'print progress events as JSON lines on stdout')
+    .action(async (spec: string, options: RunOptions) => {
+      code = await runCommand(spec, options, makeRegistry(), io);
+    });
+
+  program
+    .command('report')
+    .description("rebuild an experiment's summary.csv, report.html and figures from its files")
+    .argument('<dir>', 'the folder of a spec, e.g. runs/quickstart')
+    .action(async (dir: string) => {
+      code = await reportCommand(dir, makeRegistry(), io);
+    });
+
+  program
+    .command('validate')
+    .description('check a spec and print it resolved, with every default; runs nothing')
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .action(async (spec: string) => {
+      code = await validateCommand(spec, makeRegistry(), io);
+    });
+
+  program
+    .command('list')
+    .description('list registered plugins, of one kind or all')
+    .argument(
+      '[kind]',
+      'backend, trainer, dataset, model, attention-kernel, optimizer, analysis, reporter',
+    )
+    .action((kind?: string) => {
+      code = listCommand(kind, makeRegistry(), io);
+    });
+
+  program
+    .command('describe')
+    .description("show a plugin's config: fields, types, defaults")
+    .argument('<kind>', 'plugin kind')
+    .argument('<name>', 'plugin name')
+    .action((kind: string, name: string) => {
+      code = describeCommand(kind, name, makeRegistry(), io);
+    });
+
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors (already printed) are bad input.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    return reportError(error, io, debug);
+  }
+  return code;
+}

@@ -1,0 +1,44 @@
+/** Every figure of an experiment, rendered: loss figures first, then the analyses'. */
+import type { ExperimentData, FigureSpec, ReportContext } from '@tdx/core';
+import { analysisFigures } from './analysis-figures.js';
+import { renderFigure } from './figures/render.js';
+import { safeId } from './figures/safe-id.js';
+import { lossFigures } from './loss-figures.js';
+
+export interface RenderedFigure {
+  /** The figure, its id made a unique, safe file name. */
+  figure: FigureSpec;
+  /** The SVG, or undefined when the figure could not be drawn (then `error` says why). */
+  svg?: string;
+  error?: string;
+}
+
+/** Ids made safe as file names and unique (`loss`, `loss-2`), in order. */
+export function uniqueFigureIds(figures: readonly FigureSpec[]): FigureSpec[] {
+  const seen = new Set<string>();
+  return figures.map((figure) => {
+    const base = safeId(figure.id);
+    let id = base;
+    for (let i = 2; seen.has(id); i++) id = `${base}-${i}`;
+    seen.add(id);
+    return { ...figure, id };
+  });
+}
+
+export async function renderExperimentFigures(
+  data: ExperimentData,
+  ctx: ReportContext,
+): Promise<RenderedFigure[]> {
+  const figures = uniqueFigureIds([...lossFigures(data), ...analysisFigures(data, ctx)]);
+  const rendered: RenderedFigure[] = [];
+  // One after another: each render is quick, and the order of the page is the order here.
+  for (const figure of figures) {
+    try {
+      rendered.push({ figure, svg: await renderFigure(figure) });
+    } catch (error) {
+      // A malformed figure (from an analysis plugin) costs that figure, not the report.
+      rendered.push({ figure, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return rendered;
+}

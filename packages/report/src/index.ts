@@ -1,0 +1,31 @@
+/** @tdx/report: figures rendered offline to SVG, summary.csv and report.html as reporter plugins. */
+export { renderFigure, figureToVegaLite } from './figures/render.js';
+export { linesSpec } from './figures/lines.js';
+export { heatmapSpec } from './figures/heatmap.js';
+export { histogramSpec, histogramBins, DEFAULT_BINS, type Bin } from './figures/histogram.js';
+export { contourSpec } from './figures/contour.js';
+export {
+  contourLevels,
+  contourSegments,
+  visibleGrid,
+  DEFAULT_LEVELS,
+  type Segment,
+} from './figures/contour-lines.js';
+export { thinPoints, thinBand, MAX_POINTS } from './figures/thin.js';
+export { safeId } from './figures/safe-id.js';
+export { renderVega, renderVegaLite, type VegaLiteSpec } from './vega.js';
+export { groupRuns, groupSeries, seedsCaption, type RunGroup } from './groups.js';
+export { lossFigures } from './loss-figures.js';
+export { analysisFigures, analysisRef } from './analysis-figures.js';
+export {
+  renderExperimentFigures,
+  uniqueFigureIds,
+  type RenderedFigure,
+} from './experiment-figures.js';
+export { summaryRow, type SummaryRow } from './summary-row.js';
+export { summaryCsv, csvField, OUTCOME_COLUMNS } from './summary-csv.js';
+export { reportPage, type PageOptions } from './page.js';
+export { escapeHtml } from './html.js';
+export { htmlReporter } from './html-reporter.js';
+export { summaryCsvReporter } from './summary-csv-reporter.js';
+export { register } from './register.js';

@@ -1,0 +1,103 @@
+/**
+ * The report page: self-contained HTML (inline CSS, inline SVG figures, no scripts, no URLs).
+ * Every piece of text from the data goes through escapeHtml; the SVGs are Vega's, which
+ * escapes the text it draws.
+ */
+import type { BackendInfo, ExperimentData } from '@tdx/core';
+import type { RenderedFigure } from './experiment-figures.js';
+import { escapeHtml, formatNumber } from './html.js';
+import { PAGE_STYLE } from './page-style.js';
+import { summaryRow, type SummaryRow } from './summary-row.js';
+
+export interface PageOptions {
+  /** The page's heading; the experiment's name when not given. */
+  title?: string;
+  /** When the report was generated (shown as given). */
+  generatedAt: string;
+}
+
+/** "cpu (threads 4, simd true)", or "unknown" for an experiment without a recorded backend. */
+function backendText(backend: BackendInfo | undefined): string {
+  if (!backend) return 'unknown';
+  const details = Object.entries(backend.details ?? {}).map(([k, v]) => `${k} ${String(v)}`);
+  return details.length > 0 ? `${backend.name} (${details.join(', ')})` : backend.name;
+}
+
+function runsTable(rows: readonly SummaryRow[]): string {
+  const num = (text: string) => `<td class="num">${text}</td>`;
+  const body = rows.map(
+    (r) =>
+      `<tr><td>${escapeHtml(r.label)}</td><td class="status-${escapeHtml(r.status)}">${escapeHtml(r.status)}</td>` +
+      num(r.steps === null ? '–' : String(r.steps)) +
+      num(formatNumber(r.final_loss)) +
+      num(formatNumber(r.final_eval_loss)) +
+      num(formatNumber(r.best_eval_loss)) +
+      num(r.wall_time_s === null ? '–' : r.wall_time_s.toFixed(1)) +
+      '</tr>',
+  );
+  const head = ['run', 'status', 'steps', 'final loss', 'final eval loss', 'best eval loss'];
+  return (
+    `<table><thead><tr>${[...head, 'wall time (s)'].map((h) => `<th>${h}</th>`).join('')}</tr></thead>` +
+    `<tbody>\n${body.join('\n')}\n</tbody></table>`
+  );
+}
+
+function figureHtml({ figure, svg, error }: RenderedFigure): string {
+  const content =
+    svg ??
+    `<p class="notice">The figure “${escapeHtml(figure.title)}” could not be drawn: ${escapeHtml(error)}</p>`;
+  const caption = figure.caption ? `<figcaption>${escapeHtml(figure.caption)}</figcaption>` : '';
+  return `<figure id="figure-${escapeHtml(figure.id)}">${content}${caption}</figure>`;
+}
+
+/** Notices for a report that is not the whole story yet: no runs, or runs still to finish. */
+function notices(rows: readonly SummaryRow[]): string[] {
+  if (rows.length === 0) return ['<p class="notice">This experiment has no runs yet.</p>'];
+  const unfinished = rows.filter((r) => r.status === 'unfinished' || r.status === 'interrupted');
+  if (unfinished.length === 0) return [];
+  return [
+    `<p class="notice">${unfinished.length} of ${rows.length} run(s) have not finished: ` +
+      'the figures show what they logged so far, and running the spec again resumes them.</p>',
+  ];
+}
+
+export function reportPage(
+  data: ExperimentData,
+  figures: readonly RenderedFigure[],
+  options: PageOptions,
+): string {
+  const title = options.title ?? data.name;
+  const description = typeof data.spec.description === 'string' ? data.spec.description : '';
+  const rows = data.runs.map(summaryRow);
+  const meta = [
+    `Generated ${escapeHtml(options.generatedAt)}`,
+    `backend ${escapeHtml(backendText(data.backend))}`,
+    `${rows.length} run(s)`,
+    `folder <code>${escapeHtml(data.dir)}</code>`,
+  ].join(' · ');
+  const body = [
+    `<h1>${escapeHtml(title)}</h1>`,
+    description ? `<p class="description">${escapeHtml(description)}</p>` : '',
+    `<p class="meta">${meta}</p>`,
+    ...notices(rows),
+    rows.length > 0 ? `<h2>Runs</h2>${runsTable(rows)}` : '',
+    figures.length > 0 ? '<h2>Figures</h2>' : '',
+    ...figures.map(figureHtml),
+    '<h2>Spec</h2>',
+    `<p>The experiment as resolved, every default filled in (<code>experiment.json</code>):</p>`,
+    `<pre>${escapeHtml(JSON.stringify(data.spec, null, 2))}</pre>`,
+  ].filter(Boolean);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · tdx report</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+${body.join('\n')}
+</body>
+</html>
+`;
+}

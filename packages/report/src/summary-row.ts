@@ -1,0 +1,69 @@
+/** One row per run: outcome and configuration, for the report's table and for summary.csv. */
+import type { RunData } from '@tdx/core';
+
+export type ConfigValue = string | number | boolean | null;
+
+export interface SummaryRow {
+  id: string;
+  label: string;
+  group: string;
+  seed: number;
+  /** The result's status, or `unfinished` when the run has no result.json. */
+  status: string;
+  steps: number | null;
+  final_loss: number | null;
+  final_eval_loss: number | null;
+  best_loss: number | null;
+  best_eval_loss: number | null;
+  wall_time_s: number | null;
+  /** Flattened config: `model.layers`, `optimizer.lr`, ... */
+  config: Record<string, ConfigValue>;
+}
+
+/** The parts of a run's spec that say how it was configured, in column order. */
+export const CONFIG_PARTS = ['dataset', 'model', 'optimizer', 'trainer', 'train'] as const;
+
+/** Leaves of nested objects under dotted paths; arrays kept whole, as JSON. */
+function flatten(value: unknown, path: string, out: Record<string, ConfigValue>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, child] of Object.entries(value)) flatten(child, `${path}.${key}`, out);
+  } else if (Array.isArray(value)) {
+    out[path] = JSON.stringify(value);
+  } else if (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean'
+  ) {
+    out[path] = value;
+  }
+}
+
+/** The smallest finite value, ignoring nulls (a step whose loss was not finite). */
+function best(values: readonly unknown[]): number | null {
+  let min: number | null = null;
+  for (const v of values)
+    if (typeof v === 'number' && Number.isFinite(v) && (min === null || v < min)) min = v;
+  return min;
+}
+
+export function summaryRow(run: RunData): SummaryRow {
+  const config: SummaryRow['config'] = {};
+  for (const part of CONFIG_PARTS)
+    if (run.spec[part] !== undefined) flatten(run.spec[part], part, config);
+  const result = run.result;
+  return {
+    id: run.id,
+    label: run.label,
+    group: run.group,
+    seed: run.seed,
+    status: result?.status ?? 'unfinished',
+    steps: result?.steps ?? null,
+    final_loss: result?.finalLoss ?? null,
+    final_eval_loss: result?.finalEvalLoss ?? null,
+    best_loss: best(run.metrics.map((m) => m.loss)),
+    best_eval_loss: best(run.metrics.map((m) => m.evalLoss)),
+    wall_time_s: result ? result.wallMs / 1000 : null,
+    config,
+  };
+}
