@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const cliBin = join(root, 'packages/cli/bin/tdx.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `tdx` command as a user would (the build runs before tests). */
+export function tdx(args: string[], cwd = root): CliResult {
+  const run = spawnSync(process.execPath, [cliBin, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, TDX_DEBUG: '' },
+  });
+  return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+}
+
+export const tempDir = (prefix = 'tdx-it-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** The quickstart recipe with changes, written to a temporary folder. */
+export function quickstartVariant(change: (spec: Record<string, unknown>) => void): string {
+  const spec = parse(readFileSync(join(root, 'recipes/quickstart.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  change(spec);
+  const file = join(tempDir('tdx-spec-'), 'spec.yaml');
+  writeFileSync(file, stringify(spec));
+  return file;
+}
+
+export function readJsonl(path: string): Array<Record<string, unknown>> {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
