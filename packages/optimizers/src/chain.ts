@@ -12,7 +12,8 @@ export function chain(
   ...transforms: GradientTransformation<unknown>[]
 ): GradientTransformation<unknown[]> {
   return {
-    init: (params) => transforms.map((t) => t.init(params)),
+    init: (params, context) => transforms.map((t) => t.init(params, context)),
+
     update: (grads, state, params) => {
       let updates = grads;
       const next = transforms.map((t, i) => {

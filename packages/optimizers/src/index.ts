@@ -8,3 +8,5 @@ export * from './transforms/clip-by-global-norm.js';
 export * from './sgd.js';
 export * from './adam.js';
 export { register } from './register.js';
+export * from './blockwise-gd.js';
+export * from './block-curvature.js';

@@ -65,8 +65,22 @@ export type OptimizerState = unknown;
  * parameters (so a descent step has negative updates). `chain(...)` composes them.
  * Tensors in the returned state are kept by the caller across steps.
  */
+/**
+ * What a trainer offers an optimizer when it starts: the curvature of the training loss at the
+ * initial parameters. Optimizers that set per-block step sizes from curvature use it; others
+ * ignore it.
+ */
+export interface OptimizerContext {
+  /**
+   * H v for the loss of the first training batch at the initial parameters, H over the
+   * trainable blocks (the blocks of `init`'s params). Call inside tf.tidy.
+   */
+  hvp(v: ParamValues): ParamValues;
+}
+
 export interface GradientTransformation<S = OptimizerState> {
-  init(params: ParamValues): S;
+  init(params: ParamValues, context?: OptimizerContext): S;
+
   update(grads: ParamValues, state: S, params: ParamValues): { updates: ParamValues; state: S };
 }
 

@@ -12,7 +12,7 @@ import {
   type TrainerParts,
   type TrainingSession,
 } from '@tdx/core';
-import { valueAndGrad } from '../autodiff/gradients.js';
+import { hvp, valueAndGrad } from '../autodiff/gradients.js';
 import {
   asDataset,
   asGradientTransformation,
@@ -20,7 +20,9 @@ import {
   asModelBuilder,
   type AnalysisTarget,
   type Batch,
+  type OptimizerContext,
 } from '../contracts.js';
+
 import { tf, type Tensor } from '../tf.js';
 import { disposeReplaced, tensorsIn } from '../tree.js';
 
@@ -54,7 +56,14 @@ export function startMinibatchSession(
       'every parameter block is frozen: there is nothing to train',
     );
   }
-  let state = tf.tidy(() => optimizer.init(trainable.values()) as tf.TensorContainer) as unknown;
+  const curvature: OptimizerContext = {
+    hvp: (v) =>
+      hvp((values) => model.loss(values, dataset.batch(0)), model.params, v, { wrt: trainable }),
+  };
+  let state = tf.tidy(
+    () => optimizer.init(trainable.values(), curvature) as tf.TensorContainer,
+  ) as unknown;
+
   let stepsDone = 0;
   let growingSteps = 0;
   let warned = false;
