@@ -15,3 +15,4 @@ export * from './plugins/hessian-spectrum.js';
 export * from './plugins/block-heterogeneity.js';
 export * from './plugins/hessian-trace.js';
 export * from './plugins/top-hessian-eigenvalues.js';
+export * from './plugins/gradient-norm.js';

@@ -1,5 +1,6 @@
 import type { Registry } from '@tdx/core';
 import { blockHeterogeneityPlugin } from './plugins/block-heterogeneity.js';
+import { gradientNormPlugin } from './plugins/gradient-norm.js';
 import { hessianSpectrumPlugin } from './plugins/hessian-spectrum.js';
 import { hessianTracePlugin } from './plugins/hessian-trace.js';
 import { topHessianEigenvaluesPlugin } from './plugins/top-hessian-eigenvalues.js';
@@ -13,5 +14,6 @@ export function register(registry: Registry): Registry {
     hessianTracePlugin,
     hessianSpectrumPlugin,
     blockHeterogeneityPlugin,
+    gradientNormPlugin,
   );
 }

@@ -98,33 +98,36 @@ export function heterogeneityFigures(
   runs: Parameters<NonNullable<AnalysisInstance['figures']>>[0],
 ): FigureSpec[] {
   const figures: FigureSpec[] = [];
+  // At the first and the last step measured: at initialisation and after training, typically.
   for (const { run, file } of runs) {
-    const last = file.records.at(-1);
-    if (!last?.matrix) continue;
-    const names = last.names as string[];
-    figures.push({
-      kind: 'heatmap',
-      id: `${file.label}-${run.label}-js`,
-      title: `Jensen–Shannon divergence between blocks, ${run.label}, step ${last.step}`,
-      caption: `Between the blocks' Hessian spectral densities (${String(last.mode)} mode, in nats; ln 2 ≈ 0.693 is the largest possible in probability mode). JS⁰ = ${Number(last.js0).toPrecision(4)}.`,
-      rows: names,
-      columns: names,
-      values: last.matrix as number[][],
-      colorLabel: 'JS',
-    });
-    figures.push({
-      kind: 'density',
-      id: `${file.label}-${run.label}-densities`,
-      title: `Blockwise Hessian spectra, ${run.label}, step ${last.step}`,
-      caption:
-        'Spectral density of each block’s principal sub-matrix H_bb, on a common grid (log scale).',
-      x: { label: 'eigenvalue' },
-      y: { label: 'density', log: true },
-      series: (last.blocks as StoredBlock[]).map((b) => ({
-        name: b.name,
-        points: densityPoints(b).filter((p) => p.y > 1e-12),
-      })),
-    });
+    const ends = [...new Set([file.records[0], file.records.at(-1)])];
+    for (const last of ends) {
+      if (!last?.matrix) continue;
+      const names = last.names as string[];
+      figures.push({
+        kind: 'heatmap',
+        id: `${file.label}-${run.label}-js-step${last.step}`,
+        title: `Jensen–Shannon divergence between blocks, ${run.label}, step ${last.step}`,
+        caption: `Between the blocks' Hessian spectral densities (${String(last.mode)} mode, in nats; ln 2 ≈ 0.693 is the largest possible in probability mode). JS⁰ = ${Number(last.js0).toPrecision(4)}.`,
+        rows: names,
+        columns: names,
+        values: last.matrix as number[][],
+        colorLabel: 'JS',
+      });
+      figures.push({
+        kind: 'density',
+        id: `${file.label}-${run.label}-densities-step${last.step}`,
+        title: `Blockwise Hessian spectra, ${run.label}, step ${last.step}`,
+        caption:
+          'Spectral density of each block’s principal sub-matrix H_bb, on a common grid (log scale).',
+        x: { label: 'eigenvalue' },
+        y: { label: 'density', log: true },
+        series: (last.blocks as StoredBlock[]).map((b) => ({
+          name: b.name,
+          points: densityPoints(b).filter((p) => p.y > 1e-12),
+        })),
+      });
+    }
   }
   const withValues = runs.filter(({ file }) => file.records.length > 1);
   if (withValues.length > 0) {
