@@ -29,6 +29,8 @@ export interface RunIdentity {
   optimizer: string;
   /** The value each sweep axis takes in this run, by path (`optimizer.lr`). */
   sweep: Record<string, unknown>;
+  /** The value each tuned config path of its optimizer takes (`lr`), when the spec tunes it. */
+  tune?: Record<string, unknown>;
 }
 
 export interface RunData extends RunIdentity {

@@ -46,7 +46,9 @@ function readRun(dir: string, id: string): RunData {
       '',
     optimizer: (info.optimizer as string | undefined) ?? optimizer,
     sweep: (info.sweep as Record<string, unknown> | undefined) ?? {},
+    ...(info.tune === undefined ? {} : { tune: info.tune as Record<string, unknown> }),
     dir,
+
     spec,
     ...(result && typeof result.status === 'string' ? { result } : {}),
     info,

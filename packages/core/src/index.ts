@@ -29,3 +29,4 @@ export * from './checkpoint.js';
 export * from './reports.js';
 export * from './run-executor.js';
 export type { WorkerInit } from './pool/protocol.js';
+export * from './tuning.js';

@@ -157,7 +157,9 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
       model: plan.model,
       optimizer: plan.optimizer,
       sweep: plan.sweep,
+      ...(plan.tune === undefined ? {} : { tune: plan.tune }),
     };
+
     if (checkpoint) {
       resumedFrom = checkpoint.step;
       completed = checkpoint.step;

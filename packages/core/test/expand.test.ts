@@ -109,3 +109,57 @@ describe('expanding an experiment', () => {
     ]);
   });
 });
+
+describe('models with their own dataset', () => {
+  const models = [
+    { name: 'toy-quadratic', label: 'noisy', dataset: { name: 'toy-data', noise: 0.5 } },
+    { name: 'toy-quadratic', label: 'clean', curvature: 2, dataset: 'toy-data' },
+  ];
+
+  it('train each on its own data, and need no spec-wide dataset', async () => {
+    const { spec, runs } = await resolveExperiment(
+      { ...base, dataset: undefined, model: undefined, models },
+      { registry: registry() },
+    );
+    expect(spec.dataset).toBeUndefined();
+    expect(runs.map((r) => [r.model, r.spec.dataset.config.noise])).toEqual([
+      ['noisy', 0.5],
+      ['clean', 0],
+    ]);
+    // The run spec is the ordinary kind: one dataset, one model without a dataset key.
+    expect(runSpecToJson(runs[0]!.spec).model).toEqual({
+      name: 'toy-quadratic',
+      label: 'noisy',
+      curvature: 2,
+      init: 0,
+    });
+    const again = await resolveExperiment(runSpecToJson(runs[1]!.spec), { registry: registry() });
+    expect(again.runs[0]!.spec).toEqual(runs[1]!.spec);
+  });
+
+  it("fall back to the spec's dataset, which is required when a model has none", async () => {
+    const { runs } = await resolveExperiment(
+      { ...base, model: undefined, models: [models[0], { name: 'toy-quadratic', label: 'plain' }] },
+      { registry: registry() },
+    );
+    expect(runs.map((r) => r.spec.dataset.config.noise)).toEqual([0.5, 0.1]);
+    expect(
+      await problems({
+        ...base,
+        dataset: undefined,
+        model: undefined,
+        models: [models[0], { name: 'toy-quadratic', label: 'plain' }],
+      }),
+    ).toEqual([
+      {
+        path: 'dataset',
+        message: 'required (the data of every run, unless every model names its own dataset)',
+      },
+    ]);
+    const [bad] = await problems({
+      ...base,
+      model: { name: 'toy-quadratic', dataset: { name: 'toy-data', noize: 1 } },
+    });
+    expect(bad!.path).toBe('model.dataset.noize');
+  });
+});

@@ -104,6 +104,7 @@ function recheckRun(
   pointIndex: Record<string, number>,
   registry: Registry,
   problems: Problem[],
+  axisPath: (key: string) => string,
 ): RunSpec | undefined {
   const blame = (p: Problem): Problem => {
     const key = Object.keys(point).find(
@@ -115,7 +116,7 @@ function recheckRun(
     );
     return key === undefined
       ? p
-      : { ...p, path: `sweep["${key}"][${pointIndex[key]}]`, value: point[key] };
+      : { ...p, path: `${axisPath(key)}[${pointIndex[key]}]`, value: point[key] };
   };
   const before = problems.length;
   const ref = (kind: PluginKind, value: unknown, path: string): ResolvedPluginRef | undefined => {
@@ -164,20 +165,90 @@ function recheckRun(
 }
 
 /** All runs of a resolved experiment, with their ids. Problems of sweep values are pushed to `problems`. */
+/**
+ * The tune grid of one optimizer as sweep axes over `optimizer.<path>`; problems (a bad path, a
+ * path the sweep already varies) are pushed once, by expandRuns' caller.
+ */
+function tuneAxes(
+  spec: ResolvedSpec,
+  optimizer: ResolvedPluginRef,
+  sweepKeys: ReadonlySet<string>,
+  problems: Problem[],
+): Array<{ key: string; name: string; values: unknown[]; path: PathKey[]; display: string }> {
+  const grid = spec.tune?.grid[optimizer.label] ?? {};
+  return Object.entries(grid).flatMap(([name, values]) => {
+    const key = `optimizer.${name}`;
+    const display = `tune.grid.${optimizer.label}["${name}"]`;
+    let path: PathKey[];
+    try {
+      path = parsePath(key);
+    } catch {
+      problems.push({
+        path: display,
+        message: 'is not a config path',
+        hint: 'write lr, b1, or a.b[0]',
+      });
+      return [];
+    }
+    if (sweepKeys.has(key)) {
+      problems.push({
+        path: display,
+        message: `the sweep varies ${key} too`,
+        hint: 'tune a value or sweep it, not both',
+      });
+      return [];
+    }
+    return [{ key, name, values, path, display }];
+  });
+}
+
+/** Tune grid labels that name no optimizer. */
+function checkTuneLabels(spec: ResolvedSpec, problems: Problem[]): void {
+  const labels = spec.optimizers.map((o) => o.label);
+  for (const label of Object.keys(spec.tune?.grid ?? {})) {
+    if (!labels.includes(label))
+      problems.push({
+        path: `tune.grid.${label}`,
+        message: `names no optimizer of the spec (got "${label}")`,
+        hint: `optimizer labels: ${labels.join(', ')}`,
+      });
+  }
+}
+
+/** All runs of a resolved experiment, with their ids. Problems of sweep values are pushed to `problems`. */
 export function expandRuns(
   spec: ResolvedSpec,
   registry: Registry,
   problems: Problem[],
 ): PlannedRun[] {
   const paths = sweepPaths(spec.sweep, problems);
-  const axes = Object.entries(spec.sweep).filter(([k]) => paths.has(k));
-  const names = axisNames(axes.map(([k]) => k));
-  const points = cartesian(axes);
+  checkTuneLabels(spec, problems);
+  const sweepAxes = Object.entries(spec.sweep).filter(([k]) => paths.has(k));
+  const names = axisNames(sweepAxes.map(([k]) => k));
   const runs: PlannedRun[] = [];
   const reported = new Set<string>();
+  const report = (p: Problem) => {
+    const text = `${p.path}\u0000${p.message}`;
+    if (!reported.has(text)) problems.push(p);
+    reported.add(text);
+  };
+  const tunedAxes = new Map(
+    spec.optimizers.map((o) => [o.label, tuneAxes(spec, o, new Set(paths.keys()), problems)]),
+  );
   for (const model of spec.models) {
+    // Resolution made sure that a model without a dataset of its own has the spec's.
+    const { dataset: own, ...modelRef } = model;
+    const runDataset = own ?? spec.dataset!;
     for (const optimizer of spec.optimizers) {
-      for (const point of points) {
+      const tuned = tunedAxes.get(optimizer.label)!;
+      const axes: Array<[string, unknown[]]> = [
+        ...sweepAxes,
+        ...tuned.map((t): [string, unknown[]] => [t.key, t.values]),
+      ];
+      const axisPath = (key: string) =>
+        tuned.find((t) => t.key === key)?.display ?? `sweep["${key}"]`;
+      const pathOf = (key: string) => paths.get(key) ?? tuned.find((t) => t.key === key)!.path;
+      for (const point of cartesian(axes)) {
         const pointIndex = Object.fromEntries(
           axes.map(([k, values]) => [k, values.indexOf(point[k])]),
         );
@@ -188,8 +259,8 @@ export function expandRuns(
           plugins: spec.plugins,
           backend: spec.backend,
           trainer: spec.trainer,
-          dataset: spec.dataset,
-          model,
+          dataset: runDataset,
+          model: modelRef,
           optimizer,
           train: spec.train,
           analyses: spec.analyses,
@@ -197,44 +268,39 @@ export function expandRuns(
         if (axes.length > 0) {
           let raw: Record<string, unknown> = {
             ...run,
-            dataset: flattenRef(spec.dataset),
-            model: flattenRef(model),
+            dataset: flattenRef(runDataset),
+            model: flattenRef(modelRef),
             optimizer: flattenRef(optimizer),
             trainer: flattenRef(spec.trainer),
             analyses: spec.analyses.map(flattenAnalysisRef),
           };
-          for (const [key] of axes) raw = setPath(raw, paths.get(key)!, point[key]);
+          for (const [key] of axes) raw = setPath(raw, pathOf(key), point[key]);
           const found: Problem[] = [];
-          run = recheckRun(raw, point, pointIndex, registry, found);
-          for (const p of found) {
-            const text = `${p.path}\u0000${p.message}`;
-            if (!reported.has(text)) problems.push(p);
-            reported.add(text);
-          }
+          run = recheckRun(raw, point, pointIndex, registry, found, axisPath);
+          found.forEach(report);
         }
         if (!run) continue;
         // Schedules were checked against train.steps already, unless a sweep changes it.
         const stepsSwept = axes.some(([k]) => k.startsWith('train.'));
         for (const [j, a] of stepsSwept ? run.analyses.entries() : []) {
           for (const [k, t] of (a.at ?? []).entries()) {
-            if (t > run.train.steps) {
-              const text = `analyses[${j}].at[${k}]`;
-              if (!reported.has(text))
-                problems.push({
-                  path: joinPath(`analyses[${j}]`, `at[${k}]`),
-                  message: `is after the last step (train.steps = ${run.train.steps})`,
-                  value: t,
-                });
-              reported.add(text);
-            }
+            if (t > run.train.steps)
+              report({
+                path: joinPath(`analyses[${j}]`, `at[${k}]`),
+                message: `is after the last step (train.steps = ${run.train.steps})`,
+                value: t,
+              });
           }
         }
+        const sweep = Object.fromEntries(sweepAxes.map(([k]) => [k, point[k]]));
+        const tune = Object.fromEntries(tuned.map((t) => [t.name, point[t.key]]));
         for (const seed of spec.seeds) {
           const seeded: RunSpec = { ...run, seed };
           const parts = [
             ...(spec.models.length > 1 ? [model.label] : []),
             optimizer.label,
-            ...axes.map(([k]) => `${names[k]}=${formatValue(point[k])}`),
+            ...sweepAxes.map(([k]) => `${names[k]}=${formatValue(point[k])}`),
+            ...tuned.map((t) => `${t.name}=${formatValue(point[t.key])}`),
           ];
           const group = sanitize(parts.join('_'));
           const label = spec.seeds.length > 1 ? sanitize(`${group}_seed=${seed}`) : group;
@@ -245,7 +311,8 @@ export function expandRuns(
             seed,
             model: model.label,
             optimizer: optimizer.label,
-            sweep: point,
+            sweep,
+            ...(tuned.length > 0 ? { tune } : {}),
             spec: seeded,
           });
         }

@@ -13,6 +13,7 @@ import {
   analysisScheduleSchema,
   specSchema,
   type ResolvedAnalysisRef,
+  type ResolvedModelRef,
   type ResolvedPluginRef,
   type ResolvedSpec,
 } from './schema.js';
@@ -138,8 +139,32 @@ export async function resolveExperiment(
 
   const backend = ref('backend', spec.backend, 'backend');
   const trainer = ref('trainer', spec.trainer, 'trainer');
-  const dataset = ref('dataset', spec.dataset, 'dataset');
-  const models = refs('model', 'models', spec.model, spec.models, (v, p) => ref('model', v, p));
+  const ownsDataset = (m: unknown) =>
+    m !== null && typeof m === 'object' && (m as Record<string, unknown>).dataset !== undefined;
+  const modelList = spec.models ?? (spec.model === undefined ? [] : [spec.model]);
+  const everyModelOwnsOne = modelList.length > 0 && modelList.every(ownsDataset);
+  const dataset =
+    spec.dataset === undefined && everyModelOwnsOne
+      ? undefined
+      : spec.dataset === undefined
+        ? void problems.push({
+            path: 'dataset',
+            message: 'required (the data of every run, unless every model names its own dataset)',
+          })
+        : ref('dataset', spec.dataset, 'dataset');
+  const models = refs(
+    'model',
+    'models',
+    spec.model,
+    spec.models,
+    (v, p): ResolvedModelRef | undefined => {
+      if (!ownsDataset(v)) return ref('model', v, p);
+      const { dataset: own, ...model } = v as Record<string, unknown>;
+      const modelRef = ref('model', model, p);
+      const datasetRef = ref('dataset', own, `${p}.dataset`);
+      return modelRef && datasetRef && { ...modelRef, dataset: datasetRef };
+    },
+  );
   const optimizers = refs('optimizer', 'optimizers', spec.optimizer, spec.optimizers, (v, p) =>
     ref('optimizer', v, p),
   );
@@ -189,12 +214,13 @@ export async function resolveExperiment(
     plugins: valid.plugins,
     backend: backend!,
     trainer: trainer!,
-    dataset: dataset!,
+    ...(dataset === undefined ? {} : { dataset }),
     models,
     optimizers,
     train: valid.train,
     analyses,
     sweep: valid.sweep,
+    ...(valid.tune === undefined ? {} : { tune: valid.tune }),
     reporters,
   };
   const runs = expandRuns(resolved, registry, problems);

@@ -10,6 +10,21 @@ import { z } from 'zod';
 
 const int = () => z.number().int();
 
+/** What a tuned value is chosen by: lower is better; the mean over seeds. */
+export const TUNE_METRICS = ['finalLoss', 'bestLoss', 'finalEvalLoss', 'bestEvalLoss'] as const;
+export type TuneMetric = (typeof TUNE_METRICS)[number];
+
+export const tuneSchema = z.strictObject({
+  metric: z.enum(TUNE_METRICS).default('finalLoss'),
+  /** By optimizer label, then by config path inside the optimizer: `{ adam: { lr: [1e-3, 1e-2] } }`. */
+  grid: z.record(z.string(), z.record(z.string(), z.array(z.unknown()).min(1))),
+});
+
+export interface ResolvedTune {
+  metric: TuneMetric;
+  grid: Record<string, Record<string, unknown[]>>;
+}
+
 /** The parts of a spec the core validates itself. Unknown keys are typos and fail. */
 export const specSchema = z
   .strictObject({
@@ -29,8 +44,9 @@ export const specSchema = z
     plugins: z.array(z.string().min(1)).default([]),
     backend: z.unknown().default('wasm'),
     trainer: z.unknown().default('minibatch'),
-    dataset: z.unknown(),
-    /** One model, or several to compare (`models`). */
+    /** The data of every run; a model may bring its own (`models: [{ name, dataset }]`). */
+    dataset: z.unknown().optional(),
+    /** One model, or several to compare (`models`); each may name its own `dataset`. */
     model: z.unknown().optional(),
     models: z.array(z.unknown()).min(1).optional(),
     /** One optimizer, or several to compare (`optimizers`); runs share the seed and data. */
@@ -45,6 +61,11 @@ export const specSchema = z
     analyses: z.array(z.unknown()).default([]),
     /** A grid over config paths of a run: `{ "optimizer.lr": [1e-3, 1e-2] }`. */
     sweep: z.record(z.string(), z.array(z.unknown()).min(1)).default({}),
+    /**
+     * Learning-rate (or any config) grids per optimizer: every value is run, and reports keep,
+     * for each model, optimizer and sweep point, the value with the best metric.
+     */
+    tune: tuneSchema.optional(),
 
     /** Reporters run at the end; by default every registered reporter. */
     reporters: z.array(z.unknown()).optional(),
@@ -84,6 +105,11 @@ export interface ResolvedPluginRef {
   config: Record<string, unknown>;
 }
 
+/** A model with, optionally, the dataset it trains on instead of the spec's. */
+export interface ResolvedModelRef extends ResolvedPluginRef {
+  dataset?: ResolvedPluginRef;
+}
+
 export interface ResolvedAnalysisRef extends ResolvedPluginRef {
   every?: number;
   at?: number[];
@@ -98,12 +124,14 @@ export interface ResolvedSpec {
   plugins: string[];
   backend: ResolvedPluginRef;
   trainer: ResolvedPluginRef;
-  dataset: ResolvedPluginRef;
-  models: ResolvedPluginRef[];
+  /** Undefined only when every model brings its own. */
+  dataset?: ResolvedPluginRef;
+  models: ResolvedModelRef[];
   optimizers: ResolvedPluginRef[];
   train: { steps: number; logEvery: number };
   analyses: ResolvedAnalysisRef[];
   sweep: Record<string, unknown[]>;
+  tune?: ResolvedTune;
   reporters: ResolvedPluginRef[];
 }
 
@@ -144,12 +172,16 @@ export function specToJson(spec: ResolvedSpec): Record<string, unknown> {
     plugins: spec.plugins,
     backend: flattenRef(spec.backend),
     trainer: flattenRef(spec.trainer),
-    dataset: flattenRef(spec.dataset),
-    models: spec.models.map(flattenRef),
+    ...(spec.dataset === undefined ? {} : { dataset: flattenRef(spec.dataset) }),
+    models: spec.models.map((m) => ({
+      ...flattenRef(m),
+      ...(m.dataset === undefined ? {} : { dataset: flattenRef(m.dataset) }),
+    })),
     optimizers: spec.optimizers.map(flattenRef),
     train: spec.train,
     analyses: spec.analyses.map(flattenAnalysisRef),
     sweep: spec.sweep,
+    ...(spec.tune === undefined ? {} : { tune: spec.tune }),
     reporters: spec.reporters.map(flattenRef),
   };
 }
