@@ -1,9 +1,10 @@
-/** Every figure of an experiment, rendered: loss figures first, then the analyses'. */
-import type { ExperimentData, FigureSpec, ReportContext } from '@tdx/core';
+/** Every figure of an experiment, rendered: loss figures first, then tuning, then the analyses'. */
+import { tunedView, type ExperimentData, type FigureSpec, type ReportContext } from '@tdx/core';
 import { analysisFigures } from './analysis-figures.js';
 import { renderFigure } from './figures/render.js';
 import { safeId } from './figures/safe-id.js';
 import { lossFigures } from './loss-figures.js';
+import { tuningFigures } from './tuning.js';
 
 export interface RenderedFigure {
   /** The figure, its id made a unique, safe file name. */
@@ -29,7 +30,13 @@ export async function renderExperimentFigures(
   data: ExperimentData,
   ctx: ReportContext,
 ): Promise<RenderedFigure[]> {
-  const figures = uniqueFigureIds([...lossFigures(data), ...analysisFigures(data, ctx)]);
+  // A tuned spec is shown at each optimizer's best value; the tuning figures show the rest.
+  const shown = tunedView(data);
+  const figures = uniqueFigureIds([
+    ...lossFigures(shown),
+    ...tuningFigures(data),
+    ...analysisFigures(shown, ctx),
+  ]);
   const rendered: RenderedFigure[] = [];
   // One after another: each render is quick, and the order of the page is the order here.
   for (const figure of figures) {

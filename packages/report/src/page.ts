@@ -7,7 +7,9 @@ import type { BackendInfo, ExperimentData } from '@tdx/core';
 import type { RenderedFigure } from './experiment-figures.js';
 import { escapeHtml, formatNumber } from './html.js';
 import { PAGE_STYLE } from './page-style.js';
+import { analysisColumns } from './summary-csv.js';
 import { summaryRow, type SummaryRow } from './summary-row.js';
+import { tuneStatuses } from './tuning.js';
 
 export interface PageOptions {
   /** The page's heading; the experiment's name when not given. */
@@ -25,19 +27,31 @@ function backendText(backend: BackendInfo | undefined): string {
 
 function runsTable(rows: readonly SummaryRow[]): string {
   const num = (text: string) => `<td class="num">${text}</td>`;
+  // Analyses' values at their first and last step: JS⁰ at initialisation and after training.
+  const analyses = analysisColumns(rows);
   const body = rows.map(
     (r) =>
-      `<tr><td>${escapeHtml(r.label)}</td><td class="status-${escapeHtml(r.status)}">${escapeHtml(r.status)}</td>` +
+      `<tr><td>${escapeHtml(r.label)}${r.tuned === 'chosen' ? ' <span class="chosen" title="the value chosen by tuning">★</span>' : ''}</td><td class="status-${escapeHtml(r.status)}">${escapeHtml(r.status)}</td>` +
       num(r.steps === null ? '–' : String(r.steps)) +
       num(formatNumber(r.final_loss)) +
       num(formatNumber(r.final_eval_loss)) +
       num(formatNumber(r.best_eval_loss)) +
+      analyses.map((c) => num(formatNumber(r.analyses[c] ?? null))).join('') +
       num(r.wall_time_s === null ? '–' : r.wall_time_s.toFixed(1)) +
       '</tr>',
   );
-  const head = ['run', 'status', 'steps', 'final loss', 'final eval loss', 'best eval loss'];
+  const head = [
+    'run',
+    'status',
+    'steps',
+    'final loss',
+    'final eval loss',
+    'best eval loss',
+    ...analyses.map(escapeHtml),
+    'wall time (s)',
+  ];
   return (
-    `<table><thead><tr>${[...head, 'wall time (s)'].map((h) => `<th>${h}</th>`).join('')}</tr></thead>` +
+    `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>` +
     `<tbody>\n${body.join('\n')}\n</tbody></table>`
   );
 }
@@ -68,7 +82,8 @@ export function reportPage(
 ): string {
   const title = options.title ?? data.name;
   const description = typeof data.spec.description === 'string' ? data.spec.description : '';
-  const rows = data.runs.map(summaryRow);
+  const tuned = tuneStatuses(data);
+  const rows = data.runs.map((run) => summaryRow(run, tuned.get(run.id) ?? null));
   const meta = [
     `Generated ${escapeHtml(options.generatedAt)}`,
     `backend ${escapeHtml(backendText(data.backend))}`,

@@ -12,7 +12,7 @@ export const summaryCsvReporter = definePlugin({
   config: z.object({}),
   create: (): ReporterInstance => ({
     report: (data: ExperimentData) => [
-      writeReportFile(join(data.dir, 'summary.csv'), summaryCsv(data.runs)),
+      writeReportFile(join(data.dir, 'summary.csv'), summaryCsv(data)),
     ],
   }),
 });

@@ -1,6 +1,7 @@
 /** summary.csv: one row per run, RFC 4180, numbers in full precision. */
-import type { RunData } from '@tdx/core';
+import type { ExperimentData } from '@tdx/core';
 import { summaryRow, type SummaryRow } from './summary-row.js';
+import { tuneStatuses } from './tuning.js';
 
 export const OUTCOME_COLUMNS = [
   'id',
@@ -8,6 +9,7 @@ export const OUTCOME_COLUMNS = [
   'group',
   'seed',
   'status',
+  'tuned',
   'steps',
   'final_loss',
   'final_eval_loss',
@@ -15,6 +17,11 @@ export const OUTCOME_COLUMNS = [
   'best_eval_loss',
   'wall_time_s',
 ] as const;
+
+/** Analysis columns (`<label>@<step>`): the union over runs, in the order they first appear. */
+export function analysisColumns(rows: readonly SummaryRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => Object.keys(r.analyses)))];
+}
 
 /** Config columns: the union over runs, in the order they first appear. */
 export function configColumns(rows: readonly SummaryRow[]): string[] {
@@ -32,13 +39,19 @@ export function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function summaryCsv(runs: readonly RunData[]): string {
-  const rows = runs.map(summaryRow);
+export function summaryCsv(data: Pick<ExperimentData, 'runs' | 'spec'>): string {
+  const tuned = tuneStatuses(data as ExperimentData);
+  const rows = data.runs.map((run) => summaryRow(run, tuned.get(run.id) ?? null));
+  const analyses = analysisColumns(rows);
   const columns = configColumns(rows);
   const lines = [
-    [...OUTCOME_COLUMNS, ...columns].map(csvField).join(','),
+    [...OUTCOME_COLUMNS, ...analyses, ...columns].map(csvField).join(','),
     ...rows.map((row) =>
-      [...OUTCOME_COLUMNS.map((k) => row[k]), ...columns.map((c) => row.config[c])]
+      [
+        ...OUTCOME_COLUMNS.map((k) => row[k]),
+        ...analyses.map((c) => row.analyses[c]),
+        ...columns.map((c) => row.config[c]),
+      ]
         .map(csvField)
         .join(','),
     ),

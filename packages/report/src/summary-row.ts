@@ -10,12 +10,19 @@ export interface SummaryRow {
   seed: number;
   /** The result's status, or `unfinished` when the run has no result.json. */
   status: string;
+  /** For a run of a tuned optimizer: whether its value was the one chosen. */
+  tuned: 'chosen' | 'not chosen' | null;
   steps: number | null;
   final_loss: number | null;
   final_eval_loss: number | null;
   best_loss: number | null;
   best_eval_loss: number | null;
   wall_time_s: number | null;
+  /**
+   * Each analysis's headline value at the first and the last step it ran, as
+   * `<label>@<step>` (e.g. JS⁰ at initialisation and after training).
+   */
+  analyses: Record<string, number | null>;
   /** Flattened config: `model.layers`, `optimizer.lr`, ... */
   config: Record<string, ConfigValue>;
 }
@@ -47,7 +54,20 @@ function best(values: readonly unknown[]): number | null {
   return min;
 }
 
-export function summaryRow(run: RunData): SummaryRow {
+function analysisValues(run: RunData): Record<string, number | null> {
+  const values: Record<string, number | null> = {};
+  for (const [label, file] of Object.entries(run.analyses)) {
+    const withValue = file.records.filter((r) => r.value !== undefined);
+    for (const record of new Set([withValue[0], withValue.at(-1)])) {
+      if (!record) continue;
+      const v = record.value;
+      values[`${label}@${record.step}`] = typeof v === 'number' && Number.isFinite(v) ? v : null;
+    }
+  }
+  return values;
+}
+
+export function summaryRow(run: RunData, tuned: 'chosen' | 'not chosen' | null = null): SummaryRow {
   const config: SummaryRow['config'] = {};
   for (const part of CONFIG_PARTS)
     if (run.spec[part] !== undefined) flatten(run.spec[part], part, config);
@@ -58,12 +78,14 @@ export function summaryRow(run: RunData): SummaryRow {
     group: run.group,
     seed: run.seed,
     status: result?.status ?? 'unfinished',
+    tuned,
     steps: result?.steps ?? null,
     final_loss: result?.finalLoss ?? null,
     final_eval_loss: result?.finalEvalLoss ?? null,
     best_loss: best(run.metrics.map((m) => m.loss)),
     best_eval_loss: best(run.metrics.map((m) => m.evalLoss)),
     wall_time_s: result ? result.wallMs / 1000 : null,
+    analyses: analysisValues(run),
     config,
   };
 }

@@ -17,7 +17,7 @@ describe('the summary-csv reporter', () => {
       .report(data, { registry });
     expect(files).toEqual([join(data.dir, 'summary.csv')]);
     const text = readFileSync(files[0]!, 'utf8');
-    expect(text).toBe(summaryCsv(runs));
+    expect(text).toBe(summaryCsv({ runs, spec: {} }));
     expect(text.split('\r\n')).toHaveLength(4); // header, two runs, the final line break
   });
 

@@ -32,18 +32,18 @@ function parseCsv(text: string): string[][] {
 }
 
 const HEADER =
-  'id,label,group,seed,status,steps,final_loss,final_eval_loss,best_loss,best_eval_loss,wall_time_s';
+  'id,label,group,seed,status,tuned,steps,final_loss,final_eval_loss,best_loss,best_eval_loss,wall_time_s';
 
 describe('summary.csv', () => {
   const tricky = run('odd, "quoted"', 'adam', 1, [2, null, 0.5, 0.7], { result: undefined });
   const sgd = run('sgd', 'sgd', 0, [3, 1, 2]);
-  const csv = summaryCsv([sgd, tricky]);
+  const csv = summaryCsv({ runs: [sgd, tricky], spec: {} });
   const [header, first, second, ...rest] = parseCsv(csv);
   const row = (cells: string[]) => Object.fromEntries(header!.map((h, i) => [h, cells[i]]));
 
   it('starts with the outcome columns, then the flattened config', () => {
     expect(header!.join(',').startsWith(HEADER + ',')).toBe(true);
-    expect(header!.slice(11)).toEqual([
+    expect(header!.slice(12)).toEqual([
       'dataset.name',
       'dataset.label',
       'dataset.n',
@@ -96,21 +96,47 @@ describe('summary.csv', () => {
 
   it('writes numbers in full precision', () => {
     const precise = run('p', 'p', 0, [0.1 + 0.2]);
-    const [, cells] = parseCsv(summaryCsv([precise]));
-    expect(Number(cells![8])).toBe(0.1 + 0.2);
-    expect(cells![8]).toBe('0.30000000000000004');
+    const [, cells] = parseCsv(summaryCsv({ runs: [precise], spec: {} }));
+    expect(Number(cells![9])).toBe(0.1 + 0.2);
+    expect(cells![9]).toBe('0.30000000000000004');
   });
 
   it('takes config columns from every run, in the order they first appear', () => {
     const other = run('o', 'o', 0, [1]);
     other.spec = { ...other.spec, model: { name: 'gpt', label: 'gpt', heads: 4 } };
-    const [cols, , second] = parseCsv(summaryCsv([sgd, other]));
+    const [cols, , second] = parseCsv(summaryCsv({ runs: [sgd, other], spec: {} }));
     expect(cols!.at(-1)).toBe('model.heads');
     expect(second!.at(-1)).toBe('4');
     expect(second![cols!.indexOf('model.layers')]).toBe('');
   });
 
+  it("adds each analysis's value at its first and last step, and marks tuned choices", () => {
+    const analysis = (values: number[]) => ({
+      js: {
+        analysis: 'block-heterogeneity',
+        label: 'js',
+        config: {},
+        records: values.map((value, i) => ({ step: i * 100, value })),
+      },
+    });
+    const tuned = (id: string, lr: number, loss: number) =>
+      run(id, `gd_lr=${lr}`, 0, [1, loss], {
+        optimizer: 'gd',
+        tune: { lr },
+        analyses: analysis([0.5, 0.2, loss]),
+      });
+    const csv = summaryCsv({
+      runs: [tuned('a', 0.1, 0.3), tuned('b', 0.2, 0.1)],
+      spec: { tune: { metric: 'finalLoss' } },
+    });
+    const [cols, a, b] = parseCsv(csv);
+    const at = (row: string[], col: string) => row[cols!.indexOf(col)];
+    expect(cols!.slice(12, 14)).toEqual(['js@0', 'js@200']);
+    expect([at(a!, 'js@0'), at(a!, 'js@200'), at(b!, 'js@200')]).toEqual(['0.5', '0.3', '0.1']);
+    expect([at(a!, 'tuned'), at(b!, 'tuned')]).toEqual(['not chosen', 'chosen']);
+  });
+
   it('is a header alone for an experiment without runs', () => {
-    expect(summaryCsv([])).toBe(`${HEADER}\r\n`);
+    expect(summaryCsv({ runs: [], spec: {} })).toBe(`${HEADER}\r\n`);
   });
 });
