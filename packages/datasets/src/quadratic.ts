@@ -9,7 +9,9 @@
  * - `homogeneous`: every block's eigenvalues span the whole range [1, κ];
  * - `custom`: each block's range given.
  * Eigenvalues are log-spaced within each range; each block is rotated by a random orthogonal
- * matrix. The batch is the problem itself: inputs [1, n, n] = H, targets [1, n] = h.
+ * matrix. The batch is the problem itself: inputs [1, n, n] = H, targets [1, 2, n] = [h; w*]
+ * with w* = H⁻¹h computed in float64, so a model can evaluate the suboptimality as
+ * ½(w − w*)ᵀH(w − w*) without the cancellation of ½wᵀHw − hᵀw − f* in float32.
  */
 import { definePlugin, TdxError, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
@@ -81,6 +83,8 @@ export interface QuadraticProblem {
   eigenvalues: number[][];
   /** The minimum value −½ hᵀH⁻¹h. */
   optimum: number;
+  /** The minimiser H⁻¹h. */
+  minimiser: Float64Array;
 }
 
 export function quadraticProblem(config: QuadraticConfig, seed: number): QuadraticProblem {
@@ -92,6 +96,7 @@ export function quadraticProblem(config: QuadraticConfig, seed: number): Quadrat
   const h = rng.normalArray(n);
   const eigenvalues: number[][] = [];
   let optimum = 0;
+  const minimiser = new Float64Array(n);
   let offset = 0;
   for (const [b, range] of ranges.entries()) {
     if (range.min > range.max)
@@ -117,10 +122,11 @@ export function quadraticProblem(config: QuadraticConfig, seed: number): Quadrat
       let c = 0;
       for (let i = 0; i < size; i++) c += Q[k]![i]! * h[offset + i]!;
       optimum -= (0.5 * c * c) / lambda[k]!;
+      for (let i = 0; i < size; i++) minimiser[offset + i]! += (Q[k]![i]! * c) / lambda[k]!;
     }
     offset += size;
   }
-  return { H, h, n, blockSizes, eigenvalues, optimum };
+  return { H, h, n, blockSizes, eigenvalues, optimum, minimiser };
 }
 
 export function createQuadratic(config: QuadraticConfig, seed: number): Dataset {
@@ -128,7 +134,7 @@ export function createQuadratic(config: QuadraticConfig, seed: number): Dataset 
   const info: DatasetInfo = {
     task: 'quadratic',
     inputShape: [problem.n, problem.n],
-    targetShape: [problem.n],
+    targetShape: [2, problem.n],
     meta: {
       blockSizes: problem.blockSizes.join(','),
       conditionNumber: config.conditionNumber,
@@ -140,7 +146,9 @@ export function createQuadratic(config: QuadraticConfig, seed: number): Dataset 
   const make = (): Batch =>
     (batch ??= {
       inputs: tf.keep(tf.tensor3d(Float32Array.from(problem.H), [1, problem.n, problem.n])),
-      targets: tf.keep(tf.tensor2d(Float32Array.from(problem.h), [1, problem.n])),
+      targets: tf.keep(
+        tf.tensor3d(Float32Array.from([...problem.h, ...problem.minimiser]), [1, 2, problem.n]),
+      ),
     });
   return {
     info,

@@ -49,6 +49,8 @@ describe('quadratic', () => {
         0.5 * w.transpose().mmul(H).mmul(w).get(0, 0) -
         Array.from(problem.h).reduce((s, x, i) => s + x * w.get(i, 0), 0);
       expect(f).toBeCloseTo(problem.optimum, 8);
+      // The minimiser it hands to models is that solution.
+      Array.from(problem.minimiser).forEach((x, i) => expect(x).toBeCloseTo(w.get(i, 0), 9));
     }
     const hetero = blockRanges(
       quadraticConfig.parse({ blocks: 3, conditionNumber: 1000, blockConditionNumber: 10 }),
@@ -65,13 +67,14 @@ describe('quadratic', () => {
     expect(data.info).toMatchObject({
       task: 'quadratic',
       inputShape: [6, 6],
-      targetShape: [6],
+      targetShape: [2, 6],
       meta: { blockSizes: '3,3', conditionNumber: 5000 },
     });
     tf.tidy(() => {
       const a = data.batch(0);
       const b = data.batch(99);
       expect(a.inputs.shape).toEqual([1, 6, 6]);
+      expect(a.targets.shape).toEqual([1, 2, 6]); // h and the minimiser
       expect(Array.from(a.inputs.dataSync())).toEqual(Array.from(b.inputs.dataSync()));
     });
     data.dispose();
