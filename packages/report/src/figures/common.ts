@@ -48,6 +48,7 @@ export function seriesColor(names: readonly string[]) {
     // Twenty colours before any repeats when there are many groups.
     scale: { domain: [...names], scheme: names.length > 10 ? 'tableau20' : 'tableau10' },
     // Legend symbols at full opacity: they would otherwise take the faint bands' opacity.
-    legend: names.length > 1 ? { symbolOpacity: 1 } : null,
+    // Run labels are long (optimizer, sweep values, tuned values): show them whole.
+    legend: names.length > 1 ? { symbolOpacity: 1, labelLimit: 400 } : null,
   };
 }
