@@ -185,7 +185,14 @@ describe('tdx validate, list, describe', () => {
 
   it('list shows every plugin with its description; describe shows a config', () => {
     const list = tdx(['list', 'optimizer']);
-    expect(list.stdout).toMatch(/^optimizer\n {2}sgd {3}stochastic gradient descent/);
+    // Names are padded to the longest, so descriptions start in one column.
+    expect(list.stdout).toMatch(/^optimizer\n {2}sgd +stochastic gradient descent/);
+    expect(list.stdout).toMatch(/\n {2}adam +Adam \(Kingma/);
+    const rows = list.stdout.trimEnd().split('\n').slice(1);
+    const column = (row: string) => row.search(/(?<=\S {2,})\S/);
+
+    expect(new Set(rows.map(column)).size).toBe(1);
+
     const described = tdx(['describe', 'optimizer', 'adam']);
     expect(described.code).toBe(0);
     expect(described.stdout).toContain('lr           number > 0  (required)');
