@@ -130,7 +130,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
         'layer.weight head 1',
         'layer.weight head 2',
       ]);
+      // Excluding every role leaves nothing: an error that lists the blocks, not an empty result.
+      const roles = [...new Set(net.params.blocks.map((b) => b.role))];
+      expect(() =>
+        blockOperators(net.lossOn, net.params, [net.evalBatch], {
+          select: 'each',
+          exclude: roles,
+          split: { split: 'none' },
+        }),
+      ).toThrow(/no trainable block is left/);
       const coords = subBlockCoordinates([4, 6], { split: 'heads', heads: 3 });
+
       expect(Array.from(coords[1]!.coordinates)).toEqual([2, 3, 8, 9, 14, 15, 20, 21]);
       const head1 = toMatrix(denseMatrix(heads[1]!));
       expect(

@@ -17,7 +17,11 @@ import {
 import { blockCurvature } from './block-curvature.js';
 
 export const blockwiseGdConfig = z.object({
-  /** Each block's step is scale / λmax(H_bb); 1 is the largest stable-for-sure choice on a quadratic (2 diverges). */
+  /**
+   * Each block's step is scale / λmax(H_bb). On a block-diagonal quadratic every scale below 2
+   * converges (2 is the edge); when blocks are coupled even 1 carries no guarantee.
+   */
+
   scale: z.number().positive().default(1),
   /** Learning rates by block name; these blocks skip the curvature estimate. */
   blockLr: z.record(z.string(), z.number().positive()).default({}),

@@ -133,6 +133,16 @@ export function blockOperators(
           const set = trainable.select(selector);
           return { name: set.names.length === 1 ? set.names[0]! : JSON.stringify(selector), set };
         });
+  if (groups.length === 0) {
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `no trainable block is left to analyse once roles ${JSON.stringify(selection.exclude)} are excluded`,
+      {
+        hint: `trainable blocks: ${trainable.blocks.map((b) => `${b.name} (${b.role})`).join(', ') || 'none'}; shorten exclude or list blocks`,
+      },
+    );
+  }
+
   return groups.flatMap(({ name, set }) => {
     const cuts =
       selection.split.split === 'none' || set.blocks.length !== 1
