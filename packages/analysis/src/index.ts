@@ -16,3 +16,4 @@ export * from './plugins/block-heterogeneity.js';
 export * from './plugins/hessian-trace.js';
 export * from './plugins/top-hessian-eigenvalues.js';
 export * from './plugins/gradient-norm.js';
+export * from './curvature/slq-parts.js';

@@ -44,7 +44,13 @@ export async function main(
       '-w, --workers <n>',
       'runs at once, each in its own process (default: the number of cores)',
     )
+    .option(
+      '--analysis-workers <n>',
+      'processes per run for analyses that split into parts, e.g. SLQ probes and blocks ' +
+        '(default: the cores the runs at once leave free; 1: in the run itself)',
+    )
     .option('-b, --backend <name>', "backend to use instead of the spec's (wasm, cpu, tensorflow)")
+
     .option(
       '--checkpoint-every <steps>',
       'also save a checkpoint every this many steps (default: every 60 s)',

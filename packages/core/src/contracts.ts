@@ -74,9 +74,29 @@ export interface AnalysisOutput {
   data?: Record<string, unknown>;
 }
 
+/**
+ * An analysis whose work splits into independent parts (SLQ probes, blocks): tdx may compute
+ * the parts in worker processes, each with its own TF.js engine, so that every core works. A
+ * worker rebuilds the run's dataset, model and trainer from the run's spec (the parameters at
+ * their initial values); `plan` puts in `shared` whatever else a part needs (the current
+ * parameters). combine(parts computed anywhere) must equal run(); the built-in analyses compute
+ * run() that way.
+ */
+export interface ParallelAnalysis {
+  /** The number of parts and the JSON each needs; undefined when this evaluation cannot split. */
+  plan(target: unknown, ctx: AnalysisContext): { parts: number; shared: unknown } | undefined;
+  /** Part `index` (0 ≤ index < parts) on a rebuilt target; returns JSON. */
+  part(target: unknown, ctx: AnalysisContext, index: number, shared: unknown): unknown;
+  /** The output, from every part's result in order (on the run's own target). */
+  combine(target: unknown, ctx: AnalysisContext, parts: unknown[]): AnalysisOutput;
+}
+
 /** Instance of an `analysis` plugin. */
 export interface AnalysisInstance {
   run(target: unknown, ctx: AnalysisContext): AnalysisOutput | Promise<AnalysisOutput>;
+  /** Optional: the same work as independent parts (see ParallelAnalysis). */
+  parallel?: ParallelAnalysis;
+
   /**
    * The figures this analysis draws from its records across runs (optional). Without it,
    * reporters draw the headline value against the step, one line per run group.

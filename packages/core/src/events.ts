@@ -73,6 +73,9 @@ export type ExperimentEvent =
       analysis: string;
       step: number;
       value?: number;
+      /** When the analysis was split into parts: the number of parts and of worker processes. */
+      parts?: number;
+      workers?: number;
     }
   | { type: 'checkpoint'; runId: string; label: string; step: number }
   | { type: 'run-end'; runId: string; label: string; result: RunResult }

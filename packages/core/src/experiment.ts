@@ -9,6 +9,7 @@
  * checkpoint, with the same results as an uninterrupted run (same seed, same backend).
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { BackendInstance } from './contracts.js';
 import { TdxError } from './errors.js';
@@ -50,12 +51,20 @@ export interface RunExperimentOptions {
    * worker (a registry cannot cross processes). The tdx command passes its own.
    */
   registryModule?: string;
+  /**
+   * Worker processes per run for analyses that split into parts (SLQ probes and blocks). Default:
+   * the cores left over by the runs going at once (cores / runs at once, at least 1). 1 keeps
+   * every analysis in its run's process. Needs registryModule.
+   */
+  analysisWorkers?: number;
   /** When runs save checkpoints (default: every 60 s, and on a stop request). */
   checkpoint?: CheckpointPolicy;
   /** Aborting asks every run to save a checkpoint and stop; unstarted runs do not start. */
   signal?: AbortSignal;
   /** The worker script (tests only; default: the built worker next to this module). */
   workerScript?: string;
+  /** The analysis worker script (tests only; default: the built one next to this module). */
+  analysisWorkerScript?: string;
 }
 
 /** Validates a spec and runs it. Spec problems throw before any work starts. */
@@ -82,6 +91,12 @@ export async function runExperiment(
         hint: 'pass a module that exports createRegistry(), or use workers: 1',
       },
     );
+  }
+
+  if ((options.analysisWorkers ?? 1) > 1 && !options.registryModule) {
+    throw new TdxError('INVALID_ARGUMENT', 'analysis workers need options.registryModule', {
+      hint: 'pass a module that exports createRegistry(), or use analysisWorkers: 1',
+    });
   }
 
   const backend = registry.create<BackendInstance>('backend', flattenRef(spec.backend), {
@@ -139,18 +154,32 @@ export async function runExperiment(
   }
 
   const shouldStop = () => options.signal?.aborted === true;
+  const pooled = workers > 1 && tasks.length > 1;
+  const analysisWorkers = options.registryModule
+    ? Math.max(
+        1,
+        Math.floor(
+          options.analysisWorkers ??
+            availableParallelism() / (pooled ? Math.min(workers, tasks.length) : 1),
+        ),
+      )
+    : 1;
+  const registrySetup = {
+    registryModule: options.registryModule!,
+    plugins: spec.plugins,
+    baseDir,
+    backend: flattenRef(spec.backend),
+  };
   let executed: ExecutedRun[];
-  if (workers > 1 && tasks.length > 1) {
+  if (pooled) {
     executed = await runInPool(tasks, {
       workers,
       emit,
       shouldStop,
       ...(options.workerScript ? { workerScript: options.workerScript } : {}),
       init: {
-        registryModule: options.registryModule!,
-        plugins: spec.plugins,
-        baseDir,
-        backend: flattenRef(spec.backend),
+        ...registrySetup,
+        analysisWorkers,
         checkpoint: options.checkpoint ?? {},
         ...(options.source ? { specFile: options.source.path } : {}),
       },
@@ -166,6 +195,17 @@ export async function runExperiment(
         checkpoint: options.checkpoint ?? {},
         shouldStop,
         ...(options.source ? { specFile: options.source.path } : {}),
+        ...(analysisWorkers > 1
+          ? {
+              analysisWorkers: {
+                ...registrySetup,
+                count: analysisWorkers,
+                ...(options.analysisWorkerScript
+                  ? { workerScript: options.analysisWorkerScript }
+                  : {}),
+              },
+            }
+          : {}),
       });
       executed.push(result);
       if (result.fatal) throw result.fatal;

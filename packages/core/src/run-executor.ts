@@ -12,16 +12,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint, writeCheckpoint, type StoredCheckpoint } from './checkpoint.js';
-import type {
-  AnalysisInstance,
-  BackendInfo,
-  TrainerInstance,
-  TrainingSession,
-} from './contracts.js';
+import type { BackendInfo, TrainingSession } from './contracts.js';
 import { TdxError, isTdxError } from './errors.js';
 import type { AnalysisFile } from './experiment-data.js';
 import type { EventListener, MetricsRecord, RunResult } from './events.js';
-import type { PluginKind } from './plugin.js';
 import type { Registry } from './registry.js';
 import {
   JsonlWriter,
@@ -31,15 +25,17 @@ import {
   writeTextAtomic,
 } from './run-directory.js';
 
+import { evaluateAnalysis } from './analysis-evaluation.js';
+import {
+  openAnalysisPool,
+  type AnalysisPool,
+  type AnalysisWorkerSetup,
+} from './pool/analysis-pool.js';
+import { createRunParts, startSession } from './run-parts.js';
 import { scheduledSteps } from './schedule.js';
 import { deriveSeed } from './seeds.js';
 import type { PlannedRun } from './spec/expand.js';
-import {
-  flattenRef,
-  runSpecToJson,
-  type ResolvedAnalysisRef,
-  type ResolvedPluginRef,
-} from './spec/schema.js';
+import { runSpecToJson, type ResolvedAnalysisRef } from './spec/schema.js';
 
 export interface CheckpointPolicy {
   /** Save every this many updates (in addition to the time rule). */
@@ -68,25 +64,12 @@ export interface RunContext {
   /** Polled between steps: true asks the run to save a checkpoint and stop. */
   shouldStop: () => boolean;
   specFile?: string;
+  /** Worker processes for analyses that split into parts (absent: every analysis in process). */
+  analysisWorkers?: AnalysisWorkerSetup;
 }
 
 /** A failed run's result, plus the error when the input was at fault (the experiment stops). */
 export type ExecutedRun = RunResult & { fatal?: TdxError };
-
-function expectMethods<T>(instance: unknown, methods: string[], kind: PluginKind, name: string): T {
-  for (const m of methods) {
-    if (typeof (instance as Record<string, unknown> | null)?.[m] !== 'function') {
-      throw new TdxError(
-        'PLUGIN_CONTRACT',
-        `${kind} plugin "${name}" returned an instance without ${m}()`,
-        {
-          hint: `a ${kind} instance must have: ${methods.join(', ')}`,
-        },
-      );
-    }
-  }
-  return instance as T;
-}
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
@@ -134,6 +117,8 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
   const started = performance.now();
   const steps = spec.train.steps;
   let session: TrainingSession | undefined;
+  // Started when an analysis first splits into parts; null when that is not possible.
+  let pool: AnalysisPool | null | undefined;
   let metrics: JsonlWriter | undefined;
   let completed = 0;
   let resumedFrom: number | undefined;
@@ -191,35 +176,15 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
     }
 
     // Each run gets its own child registry: nothing it creates or registers leaks.
-    const registry = ctx.registry.child();
-    const create = (kind: PluginKind, ref: ResolvedPluginRef, path: string, seedLabel: string) =>
-      registry.create(kind, flattenRef(ref), { path, seed: deriveSeed(spec.seed, seedLabel) });
-    const dataset = create('dataset', spec.dataset, 'dataset', 'dataset');
-    const model = create('model', spec.model, 'model', 'model');
-    const optimizer = create('optimizer', spec.optimizer, 'optimizer', 'optimizer');
+    const parts = createRunParts(spec, ctx.registry.child());
     const analyses = spec.analyses.map((ref, i) => ({
       ref,
-      instance: expectMethods<AnalysisInstance>(
-        create('analysis', ref, `analyses[${i}]`, `analysis:${ref.label}`),
-        ['run'],
-        'analysis',
-        ref.name,
-      ),
+      index: i,
+      instance: parts.analyses[i]!,
       due: scheduledSteps(ref, steps),
       records: records.get(ref.label) ?? [],
     }));
-    const trainer = expectMethods<TrainerInstance>(
-      create('trainer', spec.trainer, 'trainer', 'trainer'),
-      ['start'],
-      'trainer',
-      spec.trainer.name,
-    );
-    session = expectMethods<TrainingSession>(
-      await trainer.start({ dataset, model, optimizer, seed: spec.seed, steps }),
-      ['step', 'loss', 'evalLoss', 'target', 'dispose'],
-      'trainer',
-      spec.trainer.name,
-    );
+    session = await startSession(spec, parts, parts.optimizer());
     if (checkpoint) {
       if (!session.restore)
         throw new TdxError(
@@ -258,10 +223,15 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
       let evalLoss: number | undefined;
       if (logged.has(t) || due.length > 0) {
         for (const a of due) {
-          const output = await a.instance.run(session.target(), {
-            step: t,
-            seed: deriveSeed(spec.seed, 'analysis', a.ref.label, t),
-          });
+          const actx = { step: t, seed: deriveSeed(spec.seed, 'analysis', a.ref.label, t) };
+          const { output, split } = await evaluateAnalysis(
+            a.instance,
+            a.index,
+            session.target(),
+            actx,
+            () =>
+              (pool ??= ctx.analysisWorkers ? openAnalysisPool(ctx.analysisWorkers, spec) : null),
+          );
           if (output.value !== undefined) values[a.ref.label] = finiteOrNull(output.value);
           a.records.push({
             step: t,
@@ -279,6 +249,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
             analysis: a.ref.label,
             step: t,
             ...(output.value === undefined ? {} : { value: output.value }),
+            ...split,
           });
         }
         evalLoss = session.evalLoss();
@@ -340,6 +311,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
   } finally {
     metrics?.close();
     session?.dispose();
+    pool?.close();
   }
 
   const result: RunResult = {

@@ -13,7 +13,6 @@ import {
 } from '@tdx/core';
 import type { AnalysisTarget } from '@tdx/tensor';
 import {
-  analysisBatches,
   batchesConfig,
   blockSelection,
   blocksConfig,
@@ -23,7 +22,8 @@ import {
 import { blockOperators } from '../curvature/operators.js';
 import { densityPoints, storeDensity, type StoredDensity } from '../curvature/stored-density.js';
 import { jensenShannonMatrix } from '../spectral/jensen-shannon.js';
-import { densityGrid, densityOnGrid, slqQuadratures, type Quadrature } from '../spectral/slq.js';
+import { slqParts } from '../curvature/slq-parts.js';
+import { densityGrid, densityOnGrid, type Quadrature } from '../spectral/slq.js';
 
 export const blockHeterogeneityConfig = z
   .object({
@@ -39,53 +39,59 @@ export const blockHeterogeneityConfig = z
 
 export type BlockHeterogeneityConfig = z.output<typeof blockHeterogeneityConfig>;
 
+/** The SLQ work of block i is its probes, with seeds from seed + i; parts may run elsewhere. */
+export function blockHeterogeneityParts(config: BlockHeterogeneityConfig) {
+  const settings = slqSettings(config);
+  return slqParts({
+    settings,
+    batches: config.batches,
+    operators: (target, batches) =>
+      blockOperators(
+        target.lossOn,
+        target.params,
+        batches,
+        blockSelection(config),
+        config.aggregate,
+      ),
+    combine: (_target, blocks) => {
+      // One grid and one width for all blocks, so the densities are comparable point by point.
+      const { grid, sigma } = densityGrid(
+        blocks.map((b) => b.quadratures),
+        settings,
+      );
+      const densities = blocks.map((b) => densityOnGrid(b.quadratures, grid, sigma));
+      const { matrix, mean } = jensenShannonMatrix(densities, config.mode);
+      return {
+        value: mean,
+        data: {
+          js0: mean,
+          mode: config.mode,
+          names: blocks.map((b) => b.name),
+          matrix,
+          settings,
+          blocks: blocks.map((b, i) => ({
+            name: b.name,
+            dimension: b.dimension,
+            quadratures: b.quadratures,
+            ...storeDensity(grid, densities[i]!, sigma),
+          })),
+        },
+      };
+    },
+  });
+}
+
 export function blockHeterogeneity(
   target: AnalysisTarget,
   config: BlockHeterogeneityConfig,
   seed: number,
 ): AnalysisOutput & { value: number } {
-  const settings = slqSettings(config);
-  const { batches, release } = analysisBatches(target, config.batches);
-  try {
-    const ops = blockOperators(
-      target.lossOn,
-      target.params,
-      batches,
-      blockSelection(config),
-      config.aggregate,
-    );
-    const blocks = ops.map((op, i) => ({
-      name: op.name,
-      dimension: op.dimension,
-      quadratures: slqQuadratures(op.apply, op.dimension, settings, seed + i),
-    }));
-    // One grid and one width for all blocks, so the densities are comparable point by point.
-    const { grid, sigma } = densityGrid(
-      blocks.map((b) => b.quadratures),
-      settings,
-    );
-
-    const densities = blocks.map((b) => densityOnGrid(b.quadratures, grid, sigma));
-    const { matrix, mean } = jensenShannonMatrix(densities, config.mode);
-    return {
-      value: mean,
-      data: {
-        js0: mean,
-        mode: config.mode,
-        names: blocks.map((b) => b.name),
-        matrix,
-        settings,
-        blocks: blocks.map((b, i) => ({
-          name: b.name,
-          dimension: b.dimension,
-          quadratures: b.quadratures,
-          ...storeDensity(grid, densities[i]!, sigma),
-        })),
-      },
-    };
-  } finally {
-    release();
-  }
+  return blockHeterogeneityParts(config).run(target, {
+    step: target.step,
+    seed,
+  }) as AnalysisOutput & {
+    value: number;
+  };
 }
 
 interface StoredBlock extends StoredDensity {
@@ -154,8 +160,12 @@ export const blockHeterogeneityPlugin = definePlugin({
   description:
     'Jensen–Shannon divergence between the Hessian spectra of parameter blocks, and JS⁰ (Zhang et al. 2024)',
   config: blockHeterogeneityConfig,
-  create: (config): AnalysisInstance => ({
-    run: (target, ctx) => blockHeterogeneity(target as AnalysisTarget, config, ctx.seed),
-    figures: heterogeneityFigures,
-  }),
+  create: (config): AnalysisInstance => {
+    const { run, parallel } = blockHeterogeneityParts(config);
+    return {
+      run: (target, ctx) => run(target as AnalysisTarget, ctx),
+      parallel,
+      figures: heterogeneityFigures,
+    };
+  },
 });

@@ -12,7 +12,6 @@ import {
 } from '@tdx/core';
 import type { AnalysisTarget } from '@tdx/tensor';
 import {
-  analysisBatches,
   batchesConfig,
   blockSelection,
   blocksConfig,
@@ -21,7 +20,8 @@ import {
 } from '../curvature/config.js';
 import { blockOperators, hessianOperator, type CurvatureOperator } from '../curvature/operators.js';
 import { densityPoints, storeDensity, type StoredDensity } from '../curvature/stored-density.js';
-import { spectralDensity, type Quadrature } from '../spectral/slq.js';
+import { slqParts } from '../curvature/slq-parts.js';
+import { densityGrid, densityOnGrid, type Quadrature } from '../spectral/slq.js';
 
 export const hessianSpectrumConfig = z
   .object({
@@ -70,31 +70,41 @@ export function spectrumOperators(
   return ops;
 }
 
+/** The SLQ work of operator i is its probes, with seeds from seed + i; parts may run elsewhere. */
+export function hessianSpectrumParts(config: HessianSpectrumConfig) {
+  const settings = slqSettings(config);
+  return slqParts({
+    settings,
+    batches: config.batches,
+    operators: (target, batches) => spectrumOperators(target, config, batches),
+    combine: (_target, operators) => {
+      // Each operator on its own grid: the full Hessian's and a block's ranges differ widely.
+      const spectra: StoredSpectrum[] = operators.map((op) => {
+        const { grid, sigma } = densityGrid(op.quadratures, settings);
+        return {
+          name: op.name,
+          dimension: op.dimension,
+          quadratures: op.quadratures,
+          ...storeDensity(grid, densityOnGrid(op.quadratures, grid, sigma), sigma),
+        };
+      });
+      const top = Math.max(...spectra[0]!.quadratures.map((q) => Math.max(...q.nodes)));
+      return {
+        value: top,
+        data: { settings, batches: config.batches, aggregate: config.aggregate, spectra },
+      };
+    },
+  });
+}
+
 export function hessianSpectrum(
   target: AnalysisTarget,
   config: HessianSpectrumConfig,
   seed: number,
 ): AnalysisOutput & { value: number } {
-  const settings = slqSettings(config);
-  const { batches, release } = analysisBatches(target, config.batches);
-  try {
-    const spectra: StoredSpectrum[] = spectrumOperators(target, config, batches).map((op, i) => {
-      const result = spectralDensity(op.apply, op.dimension, settings, seed + i);
-      return {
-        name: op.name,
-        dimension: op.dimension,
-        quadratures: result.quadratures,
-        ...storeDensity(result.grid, result.density, result.sigma),
-      };
-    });
-    const top = Math.max(...spectra[0]!.quadratures.map((q) => Math.max(...q.nodes)));
-    return {
-      value: top,
-      data: { settings, batches: config.batches, aggregate: config.aggregate, spectra },
-    };
-  } finally {
-    release();
-  }
+  return hessianSpectrumParts(config).run(target, { step: target.step, seed }) as AnalysisOutput & {
+    value: number;
+  };
 }
 
 /** The densities at the last step each run evaluated, one figure per run. */
@@ -128,8 +138,12 @@ export const hessianSpectrumPlugin = definePlugin({
   description:
     'spectral density of the Hessian (or of each block H_bb) by stochastic Lanczos quadrature',
   config: hessianSpectrumConfig,
-  create: (config): AnalysisInstance => ({
-    run: (target, ctx) => hessianSpectrum(target as AnalysisTarget, config, ctx.seed),
-    figures: spectrumFigures,
-  }),
+  create: (config): AnalysisInstance => {
+    const { run, parallel } = hessianSpectrumParts(config);
+    return {
+      run: (target, ctx) => run(target as AnalysisTarget, ctx),
+      parallel,
+      figures: spectrumFigures,
+    };
+  },
 });

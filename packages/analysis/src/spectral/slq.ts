@@ -93,16 +93,30 @@ export function slqQuadratures(
   settings: Pick<SlqSettings, 'probes' | 'steps' | 'start' | 'reorthogonalize'>,
   seed = 0,
 ): Quadrature[] {
-  return Array.from({ length: settings.probes }, (_, k) => {
-    const { alpha, beta } = lanczos(apply, dimension, {
-      steps: settings.steps,
-      reorthogonalize: settings.reorthogonalize,
-      startDistribution: settings.start,
-      seed: seed * 1009 + k,
-    });
-    const { values, firstComponents } = tridiagonalEigen(alpha, beta);
-    return { nodes: Array.from(values), weights: Array.from(firstComponents, (z) => z * z) };
+  return Array.from({ length: settings.probes }, (_, k) =>
+    slqProbe(apply, dimension, settings, seed, k),
+  );
+}
+
+/**
+ * Probe k of slqQuadratures(…, seed): each probe's start vector depends only on (seed, k), so
+ * probes can be computed apart (in other processes) and give the same quadratures.
+ */
+export function slqProbe(
+  apply: (v: Float64Array) => Float64Array,
+  dimension: number,
+  settings: Pick<SlqSettings, 'steps' | 'start' | 'reorthogonalize'>,
+  seed: number,
+  k: number,
+): Quadrature {
+  const { alpha, beta } = lanczos(apply, dimension, {
+    steps: settings.steps,
+    reorthogonalize: settings.reorthogonalize,
+    startDistribution: settings.start,
+    seed: seed * 1009 + k,
   });
+  const { values, firstComponents } = tridiagonalEigen(alpha, beta);
+  return { nodes: Array.from(values), weights: Array.from(firstComponents, (z) => z * z) };
 }
 
 /**

@@ -13,6 +13,7 @@ export interface RunOptions {
   json?: boolean;
   set?: string[];
   workers?: string;
+  analysisWorkers?: string;
   checkpointEvery?: string;
 }
 
@@ -40,6 +41,10 @@ export async function runCommand(
   const source = readSpecFile(specFile);
   const raw = applyOverrides(source.raw, options.set ?? []);
   const workers = positiveInteger(options.workers, '--workers', availableParallelism());
+  const analysisWorkers =
+    options.analysisWorkers === undefined
+      ? undefined
+      : positiveInteger(options.analysisWorkers, '--analysis-workers', 1);
   const everySteps =
     options.checkpointEvery === undefined
       ? undefined
@@ -59,6 +64,7 @@ export async function runCommand(
       source,
       outDir: options.out,
       workers,
+      ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
       registryModule: fileURLToPath(new URL('../registry-module.js', import.meta.url)),
       signal: controller.signal,
       ...(everySteps ? { checkpoint: { everySteps } } : {}),

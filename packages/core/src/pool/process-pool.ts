@@ -6,11 +6,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TdxError } from '../errors.js';
+import type { TdxError } from '../errors.js';
 import type { EventListener, RunResult } from '../events.js';
 import { writeJsonAtomic } from '../run-directory.js';
 import type { ExecutedRun, RunTask } from '../run-executor.js';
-import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { deserializeError as toError } from './serialized-error.js';
 
 export interface PoolOptions {
   workers: number;
@@ -24,13 +25,6 @@ export interface PoolOptions {
 
 const defaultWorkerScript = (): string =>
   fileURLToPath(new URL('./worker-entry.js', import.meta.url));
-
-function toError(e: SerializedError): TdxError {
-  return new TdxError(e.code ?? 'WORKER_FAILED', e.message, {
-    ...(e.problems ? { problems: e.problems } : {}),
-    ...(e.hint ? { hint: e.hint } : {}),
-  });
-}
 
 /** The result of a run whose worker process died: recorded on disk like any failure. */
 function workerDied(task: RunTask, code: number | null, signal: string | null): RunResult {

@@ -3,21 +3,13 @@ import type { BackendInfo } from '../contracts.js';
 import type { Problem, TdxErrorCode } from '../errors.js';
 import type { ExperimentEvent, RunResult } from '../events.js';
 import type { CheckpointPolicy, RunTask } from '../run-executor.js';
+import type { WorkerRegistrySetup } from './worker-registry.js';
 
-export interface WorkerInit {
-  /**
-   * A module (path, file URL or package) exporting `createRegistry()` (or a default function)
-   * that returns the registry with the built-in plugins. Registries cannot cross processes,
-   * so each worker builds its own.
-   */
-  registryModule: string;
-  /** The spec's own plugin modules, and the folder they are resolved from. */
-  plugins: string[];
-  baseDir: string;
-  /** The backend reference, flattened: `{ name, label, ...config }`. */
-  backend: Record<string, unknown>;
+export interface WorkerInit extends WorkerRegistrySetup {
   checkpoint: CheckpointPolicy;
   specFile?: string;
+  /** Analysis workers each run may start (1: none, analyses in the run's process). */
+  analysisWorkers: number;
 }
 
 export interface SerializedError {

@@ -2,31 +2,20 @@
  * A worker process: one TF.js engine, runs handed to it one at a time by the parent.
  * Started by process-pool.ts with child_process.fork.
  */
-import type { BackendInstance } from '../contracts.js';
-import { isTdxError } from '../errors.js';
-import { loadPluginModules } from '../plugin-loader.js';
+import type { BackendInfo } from '../contracts.js';
 import type { Registry } from '../registry.js';
 import { executeRun } from '../run-executor.js';
-import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { serializeError as serialize } from './serialized-error.js';
+import { openWorkerRegistry } from './worker-registry.js';
 
 const send = (message: FromWorker): void => {
   process.send?.(message);
 };
 
-function serialize(error: unknown): SerializedError {
-  if (isTdxError(error))
-    return {
-      code: error.code,
-      message: error.message,
-      problems: error.problems,
-      ...(error.hint ? { hint: error.hint } : {}),
-    };
-  return { message: error instanceof Error ? error.message : String(error) };
-}
-
 let registry: Registry | undefined;
 let init: WorkerInit | undefined;
-let backendInfo: Awaited<ReturnType<BackendInstance['activate']>> | undefined;
+let backendInfo: BackendInfo | undefined;
 let stopRequested = false;
 
 // A Ctrl-C in the terminal reaches every process of the group: the parent decides what
@@ -42,18 +31,7 @@ process.on('disconnect', () => process.exit(1));
 
 async function initialise(message: WorkerInit): Promise<void> {
   try {
-    const module = (await import(message.registryModule)) as Record<string, unknown>;
-    const make = (module.createRegistry ?? module.default) as
-      (() => Registry | Promise<Registry>) | undefined;
-    if (typeof make !== 'function')
-      throw new Error(`${message.registryModule} exports no createRegistry()`);
-    registry = (await make()).child();
-    const problems = await loadPluginModules(message.plugins, registry, message.baseDir);
-    if (problems.length > 0)
-      throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
-    backendInfo = await registry
-      .create<BackendInstance>('backend', message.backend, { path: 'backend' })
-      .activate();
+    ({ registry, backend: backendInfo } = await openWorkerRegistry(message));
     init = message;
     send({ type: 'ready', backend: backendInfo });
   } catch (error) {
@@ -75,6 +53,17 @@ process.on('message', (message: ToWorker) => {
         checkpoint: init!.checkpoint,
         shouldStop: () => stopRequested,
         ...(init!.specFile ? { specFile: init!.specFile } : {}),
+        ...(init!.analysisWorkers > 1
+          ? {
+              analysisWorkers: {
+                count: init!.analysisWorkers,
+                registryModule: init!.registryModule,
+                plugins: init!.plugins,
+                baseDir: init!.baseDir,
+                backend: init!.backend,
+              },
+            }
+          : {}),
       }).then(({ fatal, ...result }) =>
         send({ type: 'done', result, ...(fatal ? { fatal: serialize(fatal) } : {}) }),
       );
