@@ -8,6 +8,7 @@
  */
 import { definePlugin, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
+import { cachedBatch } from './cached-batch.js';
 
 export const iclLinearRegressionConfig = z.object({
   /** Dimension of the covariates. */
@@ -71,22 +72,12 @@ export function createIclLinearRegression(
       targets: tf.tensor1d(targets, 'float32'),
     };
   };
-  let evalBatch: Batch | undefined;
+  const evaluation = cachedBatch(() => toBatch(root.fork('eval'), config.evalBatchSize));
   return {
     info,
     batch: (step) => toBatch(root.fork('train', step), config.batchSize),
-    evalBatch: () => {
-      if (!evalBatch) {
-        evalBatch = toBatch(root.fork('eval'), config.evalBatchSize);
-        tf.keep(evalBatch.inputs);
-        tf.keep(evalBatch.targets);
-      }
-      return evalBatch;
-    },
-    dispose: () => {
-      if (evalBatch) tf.dispose([evalBatch.inputs, evalBatch.targets]);
-      evalBatch = undefined;
-    },
+    evalBatch: evaluation.get,
+    dispose: evaluation.dispose,
   };
 }
 

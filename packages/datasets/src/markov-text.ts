@@ -8,6 +8,7 @@
  */
 import { definePlugin, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
+import { cachedBatch } from './cached-batch.js';
 
 export const markovTextConfig = z.object({
   vocabulary: z.number().int().min(2).default(64),
@@ -108,22 +109,12 @@ export function createMarkovText(config: MarkovTextConfig, seed: number): Datase
       targets: tf.tensor2d(targets, [count, config.length], 'int32'),
     };
   };
-  let evalBatch: Batch | undefined;
+  const evaluation = cachedBatch(() => toBatch(root.fork('eval'), config.evalBatchSize));
   return {
     info,
     batch: (step) => toBatch(root.fork('train', step), config.batchSize),
-    evalBatch: () => {
-      if (!evalBatch) {
-        evalBatch = toBatch(root.fork('eval'), config.evalBatchSize);
-        tf.keep(evalBatch.inputs);
-        tf.keep(evalBatch.targets);
-      }
-      return evalBatch;
-    },
-    dispose: () => {
-      if (evalBatch) tf.dispose([evalBatch.inputs, evalBatch.targets]);
-      evalBatch = undefined;
-    },
+    evalBatch: evaluation.get,
+    dispose: evaluation.dispose,
   };
 }
 

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { definePlugin, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
+import { cachedBatch } from './cached-batch.js';
 
 export const mnistConfig = z.object({
   /** Fraction of the 10,000 digits used for training; the rest is the test split. */
@@ -116,7 +117,9 @@ export function createMnist(config: MnistConfig, seed: number): Dataset {
     }
     return epochs.get(key)!;
   };
-  let evalBatch: Batch | undefined;
+  const evaluation = cachedBatch(() =>
+    toBatch(test.slice(0, Math.min(config.evalBatchSize, test.length))),
+  );
   return {
     info,
     batch: (step) => {
@@ -131,18 +134,8 @@ export function createMnist(config: MnistConfig, seed: number): Dataset {
       return toBatch(indices);
     },
 
-    evalBatch: () => {
-      if (!evalBatch) {
-        evalBatch = toBatch(test.slice(0, Math.min(config.evalBatchSize, test.length)));
-        tf.keep(evalBatch.inputs);
-        tf.keep(evalBatch.targets);
-      }
-      return evalBatch;
-    },
-    dispose: () => {
-      if (evalBatch) tf.dispose([evalBatch.inputs, evalBatch.targets]);
-      evalBatch = undefined;
-    },
+    evalBatch: evaluation.get,
+    dispose: evaluation.dispose,
   };
 }
 

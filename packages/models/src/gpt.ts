@@ -29,24 +29,17 @@ import {
   transformerBlockParams,
   type BlockInit,
 } from './layers.js';
+import { headsDivideWidth, transformerFields } from './transformer-config.js';
 
 export const gptConfig = z
   .object({
-    layers: z.number().int().positive().default(2),
-    width: z.number().int().positive().default(64),
-    heads: z.number().int().positive().default(4),
-    mlpRatio: z.number().int().positive().default(4),
+    ...transformerFields,
     /** Use the token embedding (transposed) as the output layer. */
     tiedHead: z.boolean().default(false),
-    /** Standard deviation of the normal initialisation of every weight (GPT-2: 0.02). */
-    initStd: z.number().positive().default(0.02),
     /** Longest sequence the position embedding covers; default: the dataset's length. */
     maxLength: z.number().int().positive().optional(),
   })
-  .refine((c) => c.width % c.heads === 0, {
-    message: 'width must be a multiple of heads',
-    path: ['heads'],
-  });
+  .refine(...headsDivideWidth);
 
 export type GptConfig = z.output<typeof gptConfig>;
 

@@ -27,20 +27,14 @@ import {
   type BlockInit,
 } from './layers.js';
 import { imageClassificationShape } from './tasks.js';
+import { headsDivideWidth, transformerFields } from './transformer-config.js';
 
 export const vitConfig = z
   .object({
     patch: z.number().int().positive().default(7),
-    width: z.number().int().positive().default(64),
-    heads: z.number().int().positive().default(4),
-    layers: z.number().int().positive().default(2),
-    mlpRatio: z.number().int().positive().default(4),
-    initStd: z.number().positive().default(0.02),
+    ...transformerFields,
   })
-  .refine((c) => c.width % c.heads === 0, {
-    message: 'width must be a multiple of heads',
-    path: ['heads'],
-  });
+  .refine(...headsDivideWidth);
 
 export type VitConfig = z.output<typeof vitConfig>;
 
