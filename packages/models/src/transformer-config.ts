@@ -18,4 +18,3 @@ export const headsDivideWidth: [
   (c) => c.width % c.heads === 0,
   { message: 'width must be a multiple of heads', path: ['heads'] },
 ];
-
