@@ -96,6 +96,12 @@ export interface AnalysisTarget {
   analysisBatch(): Batch;
   /** Number of updates made so far. */
   step: number;
+  /**
+   * The most recent update w_t − w_{t−1} over the trainable blocks, flattened in
+   * `params.trainable()` order; undefined before the first update and right after a resume.
+   * Optional: trainers that cannot tell leave it out.
+   */
+  lastUpdate?(): Float64Array | undefined;
 }
 
 function hasMethods(value: unknown, methods: string[]): boolean {

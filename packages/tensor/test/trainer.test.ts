@@ -155,6 +155,32 @@ describeEachBackend('the minibatch trainer', () => {
     resumed.dispose();
   });
 
+  it('tells analyses the last update applied: w_t − w_{t−1}, none at the start or after a resume', () => {
+    const session = startMinibatchSession({
+      dataset: linearData(),
+      model: linearModel,
+      optimizer: sgd(0.05),
+      seed: 0,
+    });
+    expect(session.target().lastUpdate!()).toBeUndefined();
+    const before = tf.memory().numTensors;
+    for (let t = 0; t < 3; t++) {
+      const previous = session.target().params.flatten();
+      session.step(t);
+      const now = session.target().params.flatten();
+      const update = session.target().lastUpdate!()!;
+      expect(update).toHaveLength(4);
+      // Exactly the float32 difference the parameters moved by (and not zero).
+      expect(Array.from(update)).toEqual(Array.from(now, (x, i) => Math.fround(x - previous[i]!)));
+      expect(update.some((u) => u !== 0)).toBe(true);
+    }
+    // One update is held (replaced at every step), nothing more.
+    expect(tf.memory().numTensors).toBe(before + 2);
+    session.restore!(session.checkpoint!(), 3);
+    expect(session.target().lastUpdate!()).toBeUndefined();
+    session.dispose();
+  });
+
   it('leaves frozen blocks untouched', () => {
     const frozenBias: ModelBuilder = {
       build: (info) => {

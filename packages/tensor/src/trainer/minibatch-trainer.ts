@@ -68,6 +68,12 @@ export function startMinibatchSession(
   let growingSteps = 0;
   let warned = false;
   let cachedTrainBatch: { step: number; batch: Batch } | undefined;
+  // The last step's update per trainable block, for analyses along the optimizer's direction.
+  let lastUpdates: Tensor[] | undefined;
+  const dropLastUpdates = (): void => {
+    if (lastUpdates) tf.dispose(lastUpdates);
+    lastUpdates = undefined;
+  };
 
   const scalar = (t: Tensor): number => {
     const value = t.dataSync()[0]!;
@@ -97,25 +103,31 @@ export function startMinibatchSession(
     step(step) {
       dropCachedBatch();
       const before = tf.memory().numTensors;
-      const [loss, next] = tf.tidy(() => {
+      const [loss, next, applied] = tf.tidy(() => {
         const batch = dataset.batch(step);
         const { value, grads } = valueAndGrad((values) => model.loss(values, batch), model.params, {
           wrt: trainable,
         });
         const { updates, state: nextState } = optimizer.update(grads, state, trainable.values());
-        for (const block of trainable.blocks) {
+        const applied = trainable.blocks.map((block) => {
           const update = updates[block.name];
           if (!update)
             throw new TdxError(
               'PLUGIN_CONTRACT',
               `the optimizer returned no update for block "${block.name}"`,
             );
-          block.variable.assign(tf.add(block.variable, update));
-        }
-        return [value, nextState as tf.TensorContainer];
-      }) as [Tensor, unknown];
+          const next = tf.add(block.variable, update);
+          // The update actually applied, in float32: w_t − w_{t−1} as the parameters see it.
+          const delta = tf.sub(next, block.variable);
+          block.variable.assign(next);
+          return delta;
+        });
+        return [value, nextState as tf.TensorContainer, applied];
+      }) as [Tensor, unknown, Tensor[]];
       disposeReplaced(state, next);
       state = next;
+      dropLastUpdates();
+      lastUpdates = applied;
       stepsDone = step + 1;
       const value = scalar(loss);
       checkLeak(before);
@@ -136,6 +148,16 @@ export function startMinibatchSession(
         params: model.params,
         step: stepsDone,
         lossOn: (batch) => (values) => model.loss(values, batch),
+        lastUpdate: () => {
+          if (!lastUpdates) return undefined;
+          const flat = new Float64Array(trainable.size);
+          let offset = 0;
+          for (const u of lastUpdates) {
+            flat.set(u.dataSync(), offset);
+            offset += u.size;
+          }
+          return flat;
+        },
         analysisBatch: () => {
           if (dataset.evalBatch) return dataset.evalBatch();
           if (cachedTrainBatch?.step !== stepsDone) {
@@ -216,9 +238,11 @@ export function startMinibatchSession(
       if (saved.dataset !== null) dataset.restore?.(saved.dataset);
       stepsDone = step;
       dropCachedBatch();
+      dropLastUpdates();
     },
     dispose() {
       dropCachedBatch();
+      dropLastUpdates();
 
       for (const t of tensorsIn(state)) if (!t.isDisposed) t.dispose();
       model.dispose();
