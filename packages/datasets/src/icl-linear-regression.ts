@@ -1,57 +1,199 @@
 /**
  * In-context linear regression (Ahn et al. 2023; Garg et al. 2022). Each prompt draws a task
- * w ~ N(0, I_d) and covariates x_1..x_n, x_q ~ N(0, I_d); labels are y_i = <w, x_i>. The model
+ * w ~ N(0, I_d) and covariates x_1..x_n, x_q; labels are y_i = <w, x_i> + noise·ε_i. The model
  * sees n (x_i, y_i) pairs and the query with its label slot zeroed, and must predict y_q.
  *
+ * Covariates (as in Ahn et al.'s `generate_data`):
+ * - `normal`: x ~ N(0, I_d), E|x|² = d;
+ * - `sphere`: x uniform on the unit sphere, |x| = 1;
+ * - `gamma`: x = u·sqrt(G), u uniform on the sphere, G ~ Gamma(k, sqrt(10/k)), so
+ *   E|x|² = sqrt(10k), Var|x|² = 10 (k = 2.5, d = 5 gives exactly N(0, I_5)).
+ * With a covariance, x = U D z with z drawn as above, D = diag(scales), U a seeded random
+ * orthogonal matrix (or I); by default the task is transformed as in Ahn et al.'s code,
+ * w = U D⁻¹ w₀, so that y = <w₀, z> keeps its distribution.
+ *
  * Layout: inputs [batch, n + 1, d + 1], one token per row: rows 0..n-1 are (x_i, y_i), row n is
- * (x_q, 0). Targets [batch]: y_q. Batches are a pure function of (seed, step).
+ * (x_q, 0). Targets [batch]: y_q. Batches are a pure function of (seed, step); the evaluation
+ * batch of (evalSeed), or of the seed when evalSeed is not given.
  */
-import { definePlugin, z } from '@tdx/core';
+import { definePlugin, TdxError, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
+import { randomRotation } from './random-rotation.js';
 
-export const iclLinearRegressionConfig = z.object({
-  /** Dimension of the covariates. */
-  d: z.number().int().positive().default(5),
-  /** Number of context pairs per prompt. */
-  n: z.number().int().positive().default(20),
-  /** Prompts per training batch (a fresh batch every step). */
-  batchSize: z.number().int().positive().default(1000),
-  /** Prompts in the fixed evaluation batch. */
-  evalBatchSize: z.number().int().positive().default(1000),
-  /** Seed of the data stream; by default derived from the spec's seed. */
-  seed: z.number().int().nonnegative().optional(),
+export const iclCovariates = ['normal', 'sphere', 'gamma'] as const;
+export type IclCovariates = (typeof iclCovariates)[number];
+
+export const iclCovarianceConfig = z.strictObject({
+  /** The diagonal D (standard deviations along the principal axes), one per dimension. */
+  scales: z.array(z.number().positive()).min(1),
+  /** Rotate by a seeded random orthogonal U (true) or keep the axes (false: U = I). */
+  rotation: z.boolean().default(true),
+  /** Transform the task as Ahn et al. do, w = U D⁻¹ w₀, so y = <w₀, z>; false: w ~ N(0, I). */
+  transformTask: z.boolean().default(true),
+  /** Seed of U; fixed (0) by default so every run seed and the eval batch share one U. */
+  seed: z.number().int().nonnegative().default(0),
 });
 
+export const iclLinearRegressionConfig = z
+  .object({
+    /** Dimension of the covariates. */
+    d: z.number().int().positive().default(5),
+    /** Number of context pairs per prompt. */
+    n: z.number().int().positive().default(20),
+    /** Prompts per training batch (a fresh batch every step). */
+    batchSize: z.number().int().positive().default(1000),
+    /** Prompts in the fixed evaluation batch. */
+    evalBatchSize: z.number().int().positive().default(1000),
+    /** Distribution of the covariates before the covariance is applied. */
+    covariates: z.enum(iclCovariates).default('normal'),
+    /** Gamma covariates: the shape k of G ~ Gamma(k, sqrt(10/k)); smaller is heavier-tailed. */
+    gammaShape: z.number().positive().default(0.1),
+    /** x = U D z: principal scales and rotation. */
+    covariance: iclCovarianceConfig.optional(),
+    /** Standard deviation of the label noise, on the context labels and the query target. */
+    noise: z.number().nonnegative().default(0),
+    /** Seed of the data stream; by default derived from the spec's seed. */
+    seed: z.number().int().nonnegative().optional(),
+    /** Seed of the evaluation batch (Ahn et al.: 99); by default the data stream's seed. */
+    evalSeed: z.number().int().nonnegative().optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.covariance && c.covariance.scales.length !== c.d)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['covariance', 'scales'],
+        message: `needs d = ${c.d} scales, got ${c.covariance.scales.length}`,
+      });
+  });
+
 export type IclLinearRegressionConfig = z.output<typeof iclLinearRegressionConfig>;
+export type IclCovarianceConfig = z.input<typeof iclCovarianceConfig>;
+
+/** The prompt distribution: d and n, the rest optional with the plugin's defaults. */
+export interface IclPromptConfig {
+  d: number;
+  n: number;
+  /** Default `normal`. */
+  covariates?: IclCovariates | undefined;
+  /** Default 0.1. */
+  gammaShape?: number | undefined;
+  covariance?: IclCovarianceConfig | undefined;
+  /** Default 0. */
+  noise?: number | undefined;
+}
+
+/** The matrices of a covariance, d × d row-major in float64. */
+export interface IclCovariance {
+  /** The orthogonal U (I without rotation). */
+  rotation: Float64Array;
+  /** x = mix·z, mix = U D. */
+  mix: Float64Array;
+  /** w = task·w₀, task = U D⁻¹; null when the task is not transformed. */
+  task: Float64Array | null;
+}
+
+/** U, U D and U D⁻¹ of a covariance config. */
+export function iclCovariance(d: number, covariance: IclCovarianceConfig): IclCovariance {
+  const { scales } = covariance;
+  if (scales.length !== d || scales.some((s) => !(s > 0) || !Number.isFinite(s)))
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `covariance.scales must be ${d} positive numbers, got [${scales.join(', ')}]`,
+      { hint: 'give one scale per covariate dimension d' },
+    );
+  const rotation = new Float64Array(d * d);
+  if (covariance.rotation ?? true) {
+    const rows = randomRotation(d, new Rng(covariance.seed ?? 0).fork('icl-covariance'));
+    rows.forEach((row, i) => rotation.set(row, i * d));
+  } else for (let i = 0; i < d; i++) rotation[i * d + i] = 1;
+  const mix = new Float64Array(d * d);
+  const task = new Float64Array(d * d);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      mix[i * d + j] = rotation[i * d + j]! * scales[j]!;
+      task[i * d + j] = rotation[i * d + j]! / scales[j]!;
+    }
+  return { rotation, mix, task: (covariance.transformTask ?? true) ? task : null };
+}
 
 /** The tokens and targets of `batchSize` prompts drawn from `rng`, on the host. */
 export function sampleIclPrompts(
   rng: Rng,
-  config: Pick<IclLinearRegressionConfig, 'd' | 'n'>,
+  config: IclPromptConfig,
   batchSize: number,
 ): { tokens: Float32Array; targets: Float32Array } {
+  const covariance = config.covariance ? iclCovariance(config.d, config.covariance) : null;
+  return samplePrompts(rng, config, batchSize, covariance);
+}
+
+function samplePrompts(
+  rng: Rng,
+  config: IclPromptConfig,
+  batchSize: number,
+  covariance: IclCovariance | null,
+): { tokens: Float32Array; targets: Float32Array } {
   const { d, n } = config;
+  const covariates = config.covariates ?? 'normal';
+  const shape = config.gammaShape ?? 0.1;
+  const noise = config.noise ?? 0;
+  if (!(noise >= 0) || !Number.isFinite(noise))
+    throw new TdxError('INVALID_ARGUMENT', `noise must be a finite number >= 0, got ${noise}`);
+  const scale = Math.sqrt(10 / shape);
   const width = d + 1;
   const rows = n + 1;
   const tokens = new Float32Array(batchSize * rows * width);
   const targets = new Float32Array(batchSize);
+  // Labels in float64, rounded once when written (noise is added before rounding).
+  const labels = new Float64Array(batchSize * rows);
+  const w0 = new Float64Array(d);
   const w = new Float64Array(d);
+  const z = new Float64Array(d);
+  const x = new Float64Array(d);
   for (let b = 0; b < batchSize; b++) {
-    for (let k = 0; k < d; k++) w[k] = rng.normal();
+    for (let k = 0; k < d; k++) w0[k] = rng.normal();
+    if (covariance?.task) matVec(covariance.task, w0, w, d);
+    else w.set(w0);
     for (let i = 0; i < rows; i++) {
+      for (let k = 0; k < d; k++) z[k] = rng.normal();
+      if (covariates !== 'normal') {
+        let norm = Math.hypot(...z);
+        while (norm === 0) {
+          for (let k = 0; k < d; k++) z[k] = rng.normal();
+          norm = Math.hypot(...z);
+        }
+        const radius = covariates === 'gamma' ? Math.sqrt(rng.gamma(shape, scale)) : 1;
+        for (let k = 0; k < d; k++) z[k] = (z[k]! / norm) * radius;
+      }
+      if (covariance) matVec(covariance.mix, z, x, d);
+      else x.set(z);
       const at = (b * rows + i) * width;
       let y = 0;
       for (let k = 0; k < d; k++) {
-        const x = rng.normal();
-        tokens[at + k] = x;
-        y += w[k]! * x;
+        tokens[at + k] = x[k]!;
+        y += w[k]! * x[k]!;
       }
-      if (i < n) tokens[at + d] = y;
-      else targets[b] = y; // the query's label slot stays 0
+      labels[b * rows + i] = y;
     }
   }
+  if (noise > 0) {
+    // A stream of its own, so the noise level changes the labels only, not x or w.
+    const eps = rng.fork('icl-noise', rng.nextUint32());
+    for (let j = 0; j < labels.length; j++) labels[j] = labels[j]! + noise * eps.normal();
+  }
+  for (let b = 0; b < batchSize; b++) {
+    for (let i = 0; i < n; i++) tokens[(b * rows + i) * width + d] = labels[b * rows + i]!;
+    targets[b] = labels[b * rows + n]!; // the query's label slot stays 0
+  }
   return { tokens, targets };
+}
+
+function matVec(m: Float64Array, v: Float64Array, out: Float64Array, d: number): void {
+  for (let i = 0; i < d; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += m[i * d + j]! * v[j]!;
+    out[i] = s;
+  }
 }
 
 export function createIclLinearRegression(
@@ -59,20 +201,34 @@ export function createIclLinearRegression(
   seed: number,
 ): Dataset {
   const root = new Rng(config.seed ?? seed);
+  const evalRoot = config.evalSeed === undefined ? root : new Rng(config.evalSeed);
+  const covariance = config.covariance ? iclCovariance(config.d, config.covariance) : null;
+  const meta: DatasetInfo['meta'] = {
+    d: config.d,
+    n: config.n,
+    covariates: config.covariates,
+    noise: config.noise,
+  };
+  if (config.covariates === 'gamma') meta.gammaShape = config.gammaShape;
+  if (config.covariance) {
+    meta.covarianceScales = config.covariance.scales.join(',');
+    meta.covarianceRotation = config.covariance.rotation;
+    meta.covarianceTransformTask = config.covariance.transformTask;
+  }
   const info: DatasetInfo = {
     task: 'icl-linear-regression',
     inputShape: [config.n + 1, config.d + 1],
     targetShape: [],
-    meta: { d: config.d, n: config.n },
+    meta,
   };
   const toBatch = (rng: Rng, size: number): Batch => {
-    const { tokens, targets } = sampleIclPrompts(rng, config, size);
+    const { tokens, targets } = samplePrompts(rng, config, size, covariance);
     return {
       inputs: tf.tensor3d(tokens, [size, config.n + 1, config.d + 1], 'float32'),
       targets: tf.tensor1d(targets, 'float32'),
     };
   };
-  const evaluation = cachedBatch(() => toBatch(root.fork('eval'), config.evalBatchSize));
+  const evaluation = cachedBatch(() => toBatch(evalRoot.fork('eval'), config.evalBatchSize));
   return {
     info,
     batch: (step) => toBatch(root.fork('train', step), config.batchSize),

@@ -15,6 +15,7 @@
  */
 import { definePlugin, TdxError, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
+import { randomRotation } from './random-rotation.js';
 
 export const quadraticConfig = z
   .object({
@@ -56,22 +57,6 @@ export function blockRanges(config: QuadraticConfig): Array<{ min: number; max: 
     const scale = config.blocks === 1 ? 1 : top ** (b / (config.blocks - 1));
     return { min: scale, max: scale * config.blockConditionNumber };
   });
-}
-
-/** A random orthogonal matrix (Gram–Schmidt on a Gaussian matrix), row-major. */
-function randomRotation(n: number, rng: Rng): Float64Array[] {
-  const rows: Float64Array[] = [];
-  while (rows.length < n) {
-    const v = rng.normalArray(n);
-    for (const u of rows) {
-      let d = 0;
-      for (let i = 0; i < n; i++) d += u[i]! * v[i]!;
-      for (let i = 0; i < n; i++) v[i]! -= d * u[i]!;
-    }
-    const norm = Math.hypot(...v);
-    if (norm > 1e-8) rows.push(v.map((x) => x / norm));
-  }
-  return rows;
 }
 
 export interface QuadraticProblem {

@@ -16,7 +16,7 @@ describe('icl-linear-regression', () => {
       task: 'icl-linear-regression',
       inputShape: [5, 4],
       targetShape: [],
-      meta: { d: 3, n: 4 },
+      meta: { d: 3, n: 4, covariates: 'normal', noise: 0 },
     });
     tf.tidy(() => {
       const { inputs, targets } = data.batch(0);
