@@ -4,9 +4,11 @@ import { clipByGlobalNorm } from './transforms/clip-by-global-norm.js';
 import { chain, identity } from './chain.js';
 import { addDecayedWeights } from './transforms/add-decayed-weights.js';
 import { scaleByAdam } from './transforms/scale-by-adam.js';
+import { learningRate, scheduleConfig } from './schedule-config.js';
 import { scaleByLearningRate } from './transforms/scale-by-learning-rate.js';
 
 export const adamConfig = z.object({
+  /** The learning rate; with a schedule, its peak. */
   lr: z.number().positive(),
   b1: z.number().min(0).lt(1).default(0.9),
   b2: z.number().min(0).lt(1).default(0.999),
@@ -15,17 +17,19 @@ export const adamConfig = z.object({
   weightDecay: z.number().min(0).default(0),
   /** Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_). */
   clipNorm: z.number().positive().optional(),
+  /** The learning-rate schedule, with `lr` its peak; absent: constant lr. */
+  schedule: scheduleConfig.optional(),
 });
 
 export type AdamConfig = z.output<typeof adamConfig>;
 
-/** Adam, or AdamW with weightDecay > 0: chain(clip?, scaleByAdam, addDecayedWeights, -lr), as PyTorch's. */
+/** Adam, or AdamW with weightDecay > 0: chain(clip?, scaleByAdam, addDecayedWeights, -lr(t)), as PyTorch's. */
 export function adam(config: AdamConfig): GradientTransformation<unknown[]> {
   return chain(
     config.clipNorm === undefined ? identity() : clipByGlobalNorm(config.clipNorm),
     scaleByAdam(config),
     addDecayedWeights(config.weightDecay),
-    scaleByLearningRate(config.lr),
+    scaleByLearningRate(learningRate(config.lr, config.schedule)),
   );
 }
 

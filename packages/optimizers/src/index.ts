@@ -1,5 +1,6 @@
 export * from './chain.js';
 export * from './schedule.js';
+export * from './schedule-config.js';
 export * from './transforms/scale-by-learning-rate.js';
 export * from './transforms/trace.js';
 export * from './transforms/scale-by-adam.js';

@@ -3,10 +3,12 @@ import type { GradientTransformation } from '@tdx/tensor';
 import { clipByGlobalNorm } from './transforms/clip-by-global-norm.js';
 import { chain, identity } from './chain.js';
 import { addDecayedWeights } from './transforms/add-decayed-weights.js';
+import { learningRate, scheduleConfig } from './schedule-config.js';
 import { scaleByLearningRate } from './transforms/scale-by-learning-rate.js';
 import { trace } from './transforms/trace.js';
 
 export const sgdConfig = z.object({
+  /** The learning rate; with a schedule, its peak. */
   lr: z.number().positive(),
   /** Momentum μ; 0 is plain SGD. */
   momentum: z.number().min(0).lt(1).default(0),
@@ -15,17 +17,19 @@ export const sgdConfig = z.object({
   weightDecay: z.number().min(0).default(0),
   /** Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_). */
   clipNorm: z.number().positive().optional(),
+  /** The learning-rate schedule, with `lr` its peak; absent: constant lr. */
+  schedule: scheduleConfig.optional(),
 });
 
 export type SgdConfig = z.output<typeof sgdConfig>;
 
-/** PyTorch's SGD: optional clipping, g + λw, then momentum (dampening 0), then -lr. */
+/** PyTorch's SGD: optional clipping, g + λw, then momentum (dampening 0), then -lr(t). */
 export function sgd(config: SgdConfig): GradientTransformation<unknown[]> {
   return chain(
     config.clipNorm === undefined ? identity() : clipByGlobalNorm(config.clipNorm),
     addDecayedWeights(config.weightDecay),
     config.momentum > 0 ? trace({ decay: config.momentum, nesterov: config.nesterov }) : identity(),
-    scaleByLearningRate(config.lr),
+    scaleByLearningRate(learningRate(config.lr, config.schedule)),
   );
 }
 
