@@ -17,3 +17,6 @@ export * from './plugins/hessian-trace.js';
 export * from './plugins/top-hessian-eigenvalues.js';
 export * from './plugins/gradient-norm.js';
 export * from './curvature/slq-parts.js';
+export * from './curvature/hessian-diagonal.js';
+export * from './plugins/robust-condition-number.js';
+export * from './plugins/directional-smoothness.js';

@@ -1,8 +1,10 @@
 import type { Registry } from '@tdx/core';
 import { blockHeterogeneityPlugin } from './plugins/block-heterogeneity.js';
+import { directionalSmoothnessPlugin } from './plugins/directional-smoothness.js';
 import { gradientNormPlugin } from './plugins/gradient-norm.js';
 import { hessianSpectrumPlugin } from './plugins/hessian-spectrum.js';
 import { hessianTracePlugin } from './plugins/hessian-trace.js';
+import { robustConditionNumberPlugin } from './plugins/robust-condition-number.js';
 import { topHessianEigenvaluesPlugin } from './plugins/top-hessian-eigenvalues.js';
 import { topHessianEigenvaluePlugin } from './top-hessian-eigenvalue.js';
 
@@ -15,5 +17,8 @@ export function register(registry: Registry): Registry {
     hessianSpectrumPlugin,
     blockHeterogeneityPlugin,
     gradientNormPlugin,
+    robustConditionNumberPlugin,
+    directionalSmoothnessPlugin,
   );
+
 }

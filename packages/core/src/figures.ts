@@ -87,7 +87,26 @@ export interface ContourFigure extends FigureBase {
   logLevels?: boolean;
 }
 
+/** A point of a scatter; `color` places it on the figure's continuous colour scale. */
+export interface ScatterPoint extends Point {
+  color?: number;
+}
+
+/**
+ * Points, one marker shape per series, optionally coloured by a number (the step, say):
+ * directional smoothness against gradient norm. Points without a colour are drawn grey when
+ * others have one.
+ */
+export interface ScatterFigure extends FigureBase {
+  kind: 'scatter';
+  x: Axis;
+  y: Axis;
+  series: Array<{ name: string; points: ScatterPoint[] }>;
+  /** Title of the colour legend (what `color` is). */
+  colorLabel?: string;
+}
+
 export type FigureSpec =
-  LinesFigure | DensityFigure | HeatmapFigure | HistogramFigure | ContourFigure;
+  LinesFigure | DensityFigure | HeatmapFigure | HistogramFigure | ContourFigure | ScatterFigure;
 
 export type FigureKind = FigureSpec['kind'];

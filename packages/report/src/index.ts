@@ -3,6 +3,7 @@ export { renderFigure, figureToVegaLite } from './figures/render.js';
 export { linesSpec } from './figures/lines.js';
 export { heatmapSpec } from './figures/heatmap.js';
 export { histogramSpec, histogramBins, DEFAULT_BINS, type Bin } from './figures/histogram.js';
+export { scatterSpec } from './figures/scatter.js';
 export { contourSpec } from './figures/contour.js';
 export {
   contourLevels,

@@ -6,6 +6,7 @@ import { heatmapSpec } from './heatmap.js';
 import { histogramSpec } from './histogram.js';
 import { linesSpec } from './lines.js';
 import { safeId } from './safe-id.js';
+import { scatterSpec } from './scatter.js';
 
 export function figureToVegaLite(figure: FigureSpec): VegaLiteSpec {
   switch (figure.kind) {
@@ -18,6 +19,8 @@ export function figureToVegaLite(figure: FigureSpec): VegaLiteSpec {
       return histogramSpec(figure);
     case 'contour':
       return contourSpec(figure);
+    case 'scatter':
+      return scatterSpec(figure);
   }
 }
 
