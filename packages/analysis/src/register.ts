@@ -20,5 +20,4 @@ export function register(registry: Registry): Registry {
     robustConditionNumberPlugin,
     directionalSmoothnessPlugin,
   );
-
 }
