@@ -21,6 +21,14 @@
  *
  * associating so that no (n+1) x (n+1) attention matrix is formed: the per-prompt products
  * are (d+1) x (d+1), which is about four times less work for n = 20, d = 5.
+ *
+ * Comparison variants with the same prompt, residual update and prediction (defaults keep the
+ * model above exactly):
+ * - `attention: 'softmax'`: each head adds P̃ Z M A with A the softmax over the keys i < n of
+ *   the same scores Zᵀ Q̃ Z divided by a temperature (default √(d+1)), in place of the 1/n
+ *   average (see prompt-softmax-attention.ts);
+ * - `covariateMlp`: a trainable d → hidden → d MLP on every token's covariates before the
+ *   first layer, labels untouched, as Ahn et al.'s `Transformer_MLP` (see covariate-mlp.ts).
  */
 import { definePlugin, TdxError, z } from '@tdx/core';
 import {
@@ -35,18 +43,46 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
+import { applyCovariateMlp, covariateMlpBlocks, covariateMlpConfig } from './covariate-mlp.js';
+import type { BlockInit } from './layers.js';
+import { promptSoftmaxAttention } from './prompt-softmax-attention.js';
 
-export const linearTransformerConfig = z.object({
-  /** Number of layers L. */
-  layers: z.number().int().positive().default(3),
-  /** Heads per layer; their updates are summed inside the residual. */
-  heads: z.number().int().positive().default(1),
-  /** Standard deviation of the i.i.d. normal initialisation of every trainable entry. */
-  initStd: z.number().positive().default(0.05),
-  parameterization: z.enum(['sparse', 'full']).default('sparse'),
-});
+export {
+  applyCovariateMlp,
+  covariateMlpBlockNames,
+  covariateMlpBlocks,
+  covariateMlpConfig,
+  type CovariateMlpConfig,
+} from './covariate-mlp.js';
+export { promptSoftmaxAttention } from './prompt-softmax-attention.js';
+
+export const linearTransformerConfig = z
+  .object({
+    /** Number of layers L. */
+    layers: z.number().int().positive().default(3),
+    /** Heads per layer; their updates are summed inside the residual. */
+    heads: z.number().int().positive().default(1),
+    /** Standard deviation of the i.i.d. normal initialisation of every P and Q entry. */
+    initStd: z.number().positive().default(0.05),
+    parameterization: z.enum(['sparse', 'full']).default('sparse'),
+    /**
+     * `linear`: weights Zᵀ Q̃ Z / n (Ahn et al.); `softmax`: the softmax over the keys i < n of
+     * Zᵀ Q̃ Z / temperature.
+     */
+    attention: z.enum(['linear', 'softmax']).default('linear'),
+    /** Softmax attention only: the scores are divided by it. Default √(d+1). */
+    temperature: z.number().positive().optional(),
+    /** A trainable MLP on the covariates before the first layer; absent: none. */
+    covariateMlp: covariateMlpConfig.optional(),
+  })
+  .refine((c) => c.temperature === undefined || c.attention === 'softmax', {
+    message: "temperature applies only to attention: 'softmax'",
+    path: ['temperature'],
+  });
 
 export type LinearTransformerConfig = z.output<typeof linearTransformerConfig>;
+/** What `buildLinearTransformer` accepts: the config before defaults are applied. */
+export type LinearTransformerOptions = z.input<typeof linearTransformerConfig>;
 
 /** Block names: `layers.<l>.heads.<h>.P` and `.Q`. */
 export const linearTransformerBlockName = (
@@ -70,14 +106,15 @@ function checkData(info: DatasetInfo): { d: number; n: number } {
 }
 
 export function buildLinearTransformer(
-  config: LinearTransformerConfig,
+  options: LinearTransformerOptions,
   info: DatasetInfo,
   seed: number,
 ): Model {
+  const config = linearTransformerConfig.parse(options);
   const { d, n } = checkData(info);
   const rng = new Rng(seed);
   const blockSize = config.parameterization === 'sparse' ? d : d + 1;
-  const specs = [];
+  const specs: BlockInit[] = [];
   for (let l = 0; l < config.layers; l++) {
     for (let h = 0; h < config.heads; h++) {
       for (const matrix of ['P', 'Q'] as const) {
@@ -94,7 +131,11 @@ export function buildLinearTransformer(
       }
     }
   }
-  const params = ParamSet.create(specs);
+  // The MLP's draws come after the attention's, so P and Q start the same with or without it;
+  // its blocks come first in the flat vector, as it comes first in the forward pass.
+  const mlp = config.covariateMlp;
+  const params = ParamSet.create(mlp ? [...covariateMlpBlocks(d, mlp, rng), ...specs] : specs);
+  const softmaxScale = 1 / (config.temperature ?? Math.sqrt(d + 1));
 
   // Constants: the key mask (query row excluded) and, for `sparse`, the fixed corner of P̃.
   const keyMask = tf.keep(
@@ -123,8 +164,20 @@ export function buildLinearTransformer(
       const batch = inputs.shape[0]!;
       const flat = (x: Tensor) => tf.reshape(x, [batch * (n + 1), d + 1]);
       const unflat = (x: Tensor) => tf.reshape(x, [batch, n + 1, d + 1]);
-      let X = inputs;
+      let X = mlp ? applyCovariateMlp(inputs, values, mlp) : inputs;
       for (let l = 0; l < config.layers; l++) {
+        if (config.attention === 'softmax') {
+          const updates = Array.from({ length: config.heads }, (_, h) =>
+            promptSoftmaxAttention(
+              X,
+              embed(values[linearTransformerBlockName(l, h, 'P')]!, true),
+              embed(values[linearTransformerBlockName(l, h, 'Q')]!, false),
+              softmaxScale,
+            ),
+          );
+          X = tf.add(X, updates.length === 1 ? updates[0]! : tf.addN(updates));
+          continue;
+        }
         const masked = tf.mul(X, keyMask);
         const updates: Tensor[] = [];
         // Xᵀ M X: the key-value second moment of each prompt, [batch, d+1, d+1].
@@ -163,7 +216,7 @@ export const linearTransformer = definePlugin({
   kind: 'model',
   name: 'linear-transformer',
   description:
-    'linear attention Z <- Z + (1/n) P Z M Zᵀ Q Z per layer (Ahn et al. 2023), prediction -Z[d, n]',
+    'linear attention Z <- Z + (1/n) P Z M Zᵀ Q Z per layer (Ahn et al. 2023), prediction -Z[d, n]; softmax attention and a covariate MLP as options',
   config: linearTransformerConfig,
   create: (config, ctx): ModelBuilder => ({
     build: (info) => buildLinearTransformer(config, info, ctx.seed),
