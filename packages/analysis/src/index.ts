@@ -20,3 +20,5 @@ export * from './curvature/slq-parts.js';
 export * from './curvature/hessian-diagonal.js';
 export * from './plugins/robust-condition-number.js';
 export * from './plugins/directional-smoothness.js';
+export * from './plugins/gradient-noise.js';
+export * from './statistics/index.js';

@@ -1,6 +1,7 @@
 import type { Registry } from '@tdx/core';
 import { blockHeterogeneityPlugin } from './plugins/block-heterogeneity.js';
 import { directionalSmoothnessPlugin } from './plugins/directional-smoothness.js';
+import { gradientNoisePlugin } from './plugins/gradient-noise.js';
 import { gradientNormPlugin } from './plugins/gradient-norm.js';
 import { hessianSpectrumPlugin } from './plugins/hessian-spectrum.js';
 import { hessianTracePlugin } from './plugins/hessian-trace.js';
@@ -19,5 +20,6 @@ export function register(registry: Registry): Registry {
     gradientNormPlugin,
     robustConditionNumberPlugin,
     directionalSmoothnessPlugin,
+    gradientNoisePlugin,
   );
 }
