@@ -20,7 +20,7 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { activate } from './activations.js';
+import { activate, activationConfig } from './activations.js';
 import { constantInit, normalInit, type BlockInit } from './layers.js';
 import { imageClassificationShape } from './tasks.js';
 
@@ -33,7 +33,7 @@ export const cnnConfig = z.object({
     .positive()
     .refine((k) => k % 2 === 1, 'must be odd')
     .default(3),
-  activation: z.enum(['relu', 'tanh', 'gelu']).default('tanh'),
+  activation: activationConfig.default('tanh'),
   /** Average pooling factor after each convolution (1: none). */
   pool: z.number().int().positive().default(2),
 });

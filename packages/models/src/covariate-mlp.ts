@@ -19,13 +19,13 @@
  */
 import { z } from '@tdx/core';
 import { tf, type ParamValues, type Rng, type Tensor } from '@tdx/tensor';
-import { activate } from './activations.js';
-import type { BlockInit } from './layers.js';
+import { activate, activationConfig } from './activations.js';
+import { dense, type BlockInit } from './layers.js';
 
 export const covariateMlpConfig = z.object({
   /** Width of the hidden layer. */
   hidden: z.number().int().positive().default(32),
-  activation: z.enum(['relu', 'tanh', 'gelu']).default('relu'),
+  activation: activationConfig.default('relu'),
 });
 
 export type CovariateMlpConfig = z.output<typeof covariateMlpConfig>;
@@ -66,12 +66,12 @@ export function applyCovariateMlp(
   const [batch, tokens, width] = X.shape as [number, number, number];
   const d = width - 1;
   const names = covariateMlpBlockNames;
-  const covariates = tf.reshape(tf.slice(X, [0, 0, 0], [batch, tokens, d]), [batch * tokens, d]);
+  const covariates = tf.slice(X, [0, 0, 0], [batch, tokens, d]);
   const labels = tf.slice(X, [0, 0, d], [batch, tokens, 1]);
   const hidden = activate(
-    tf.add(tf.matMul(covariates, values[names.inWeight]!), values[names.inBias]!),
+    dense(covariates, values[names.inWeight]!, values[names.inBias]!),
     config.activation,
   );
-  const mapped = tf.add(tf.matMul(hidden, values[names.outWeight]!), values[names.outBias]!);
-  return tf.concat([tf.reshape(mapped, [batch, tokens, d]), labels], 2);
+  const mapped = dense(hidden, values[names.outWeight]!, values[names.outBias]!);
+  return tf.concat([mapped, labels], 2);
 }

@@ -17,12 +17,12 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { activate } from './activations.js';
+import { activate, activationConfig } from './activations.js';
 import { constantInit, normalInit, type BlockInit } from './layers.js';
 
 export const mlpConfig = z.object({
   hidden: z.array(z.number().int().positive()).default([64, 64]),
-  activation: z.enum(['relu', 'tanh', 'gelu']).default('tanh'),
+  activation: activationConfig.default('tanh'),
   /** Weight standard deviation; default 1/√fan_in. */
   initStd: z.number().positive().optional(),
 });

@@ -36,7 +36,8 @@ import {
   type AnalysisOutput,
   type FigureSpec,
 } from '@tdx/core';
-import { Rng, tf, valueAndGrad, type AnalysisTarget } from '@tdx/tensor';
+import { Rng, tf, valueAndGrad, type AnalysisTarget, type ParamSet } from '@tdx/tensor';
+import { dot } from '../spectral/vectors.js';
 import {
   gaussianControlNormsFromGram,
   gaussianControlNormsFromRows,
@@ -92,8 +93,11 @@ export interface GradientNoiseData {
  * The gradient of dataset batch `step` over the trainable blocks, flattened, on the host; the
  * batch's tensors are created and disposed inside the tidy.
  */
-function batchGradient(target: AnalysisTarget, step: number): { grad: Float32Array; size: number } {
-  const trainable = target.params.trainable();
+function batchGradient(
+  target: AnalysisTarget,
+  trainable: ParamSet,
+  step: number,
+): { grad: Float32Array; size: number } {
   let size = 0;
   const flat = tf.tidy(() => {
     const batch = target.dataset.batch(step);
@@ -112,7 +116,8 @@ export function gradientNoise(
   seed: number,
 ): AnalysisOutput & { value?: number; data: Partial<GradientNoiseData> } {
   const { samples, trueBatches, tailFraction } = config;
-  const P = target.params.trainable().size;
+  const trainable = target.params.trainable();
+  const P = trainable.size;
   if (samples * P > GRADIENT_NOISE_FLOAT_LIMIT) {
     throw new TdxError(
       'INVALID_ARGUMENT',
@@ -122,7 +127,7 @@ export function gradientNoise(
   }
   let batchSize: number | undefined;
   const gradientOf = (step: number): Float32Array => {
-    const { grad, size } = batchGradient(target, step);
+    const { grad, size } = batchGradient(target, trainable, step);
     if (batchSize === undefined) batchSize = size;
     else if (size !== batchSize) {
       throw new TdxError(
@@ -155,8 +160,7 @@ export function gradientNoise(
     }
     noiseNorms[j] = Math.sqrt(ss);
   }
-  let gg = 0;
-  for (let i = 0; i < P; i++) gg += g[i]! * g[i]!;
+  const gg = dot(g, g);
 
   const settings: GradientNoiseData['settings'] = {
     samples,

@@ -56,13 +56,27 @@ export function startMinibatchSession(
       'every parameter block is frozen: there is nothing to train',
     );
   }
+  // The first training batch, made once for all the products an optimizer's init asks for
+  // (blockwise-gd asks for hundreds), and released when init returns.
+  let curvatureBatch: Batch | undefined;
   const curvature: OptimizerContext = {
-    hvp: (v) =>
-      hvp((values) => model.loss(values, dataset.batch(0)), model.params, v, { wrt: trainable }),
+    hvp: (v) => {
+      curvatureBatch ??= tf.tidy(() => {
+        const batch = dataset.batch(0);
+        for (const t of tensorsIn(batch)) tf.keep(t);
+        return batch as unknown as tf.TensorContainer;
+      }) as unknown as Batch;
+      const batch = curvatureBatch;
+      return hvp((values) => model.loss(values, batch), model.params, v, { wrt: trainable });
+    },
   };
-  let state = tf.tidy(
-    () => optimizer.init(trainable.values(), curvature) as tf.TensorContainer,
-  ) as unknown;
+  let state: unknown;
+  try {
+    state = tf.tidy(() => optimizer.init(trainable.values(), curvature) as tf.TensorContainer);
+  } finally {
+    if (curvatureBatch) for (const t of tensorsIn(curvatureBatch)) t.dispose();
+    curvatureBatch = undefined;
+  }
 
   let stepsDone = 0;
   let growingSteps = 0;
