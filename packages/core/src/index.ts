@@ -4,6 +4,8 @@ import 'reflect-metadata';
 export { z } from 'zod';
 export * from './errors.js';
 export * from './plugin.js';
+export * from './plugin-ref.js';
+
 export * from './registry.js';
 export * from './contracts.js';
 export * from './figures.js';

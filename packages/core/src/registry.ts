@@ -12,7 +12,8 @@ import {
   type PluginKind,
 } from './plugin.js';
 import { choicesHint } from './suggest.js';
-import { objectKeys, zodProblems } from './zod-problems.js';
+import { nestedPluginKind } from './plugin-ref.js';
+import { objectKeys, objectShape, zodProblems } from './zod-problems.js';
 
 /** A reference to a plugin as a spec writes it: `{ name, label?, ...config }`. */
 export interface PluginRef {
@@ -177,11 +178,40 @@ export class Registry {
     const parsed = plugin.config.safeParse(configInput);
     if (!parsed.success)
       problems.push(...zodProblems(parsed.error, configInput, plugin.config, path));
+    const config = parsed.success ? this.resolveNested(plugin, parsed.data, path, problems) : {};
     if (problems.length > 0) return { problems };
     return {
-      resolved: { plugin, config: parsed.data, label: typeof label === 'string' ? label : name },
+      resolved: { plugin, config, label: typeof label === 'string' ? label : name },
       problems,
     };
+  }
+
+  /**
+   * Checks the plugin references inside a parsed config (fields declared with pluginRef) and
+   * replaces each with its resolved `{ name, label, ...config }`, defaults filled in.
+   */
+  private resolveNested(
+    plugin: AnyPlugin,
+    config: unknown,
+    path: string,
+    problems: Problem[],
+  ): unknown {
+    const shape = objectShape(plugin.config);
+    if (!shape || config === null || typeof config !== 'object') return config;
+    const out = { ...(config as Record<string, unknown>) };
+    for (const [key, field] of Object.entries(shape)) {
+      const kind = nestedPluginKind(field);
+      if (!kind || out[key] === undefined) continue;
+      const { resolved, problems: found } = this.check(kind, out[key], joinPath(path, key));
+      problems.push(...found);
+      if (resolved)
+        out[key] = {
+          name: resolved.plugin.name,
+          label: resolved.label,
+          ...(resolved.config as Record<string, unknown>),
+        };
+    }
+    return out;
   }
 
   /** Like check, but throws PLUGIN_UNKNOWN / PLUGIN_CONFIG with every problem found. */

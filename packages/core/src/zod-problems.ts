@@ -33,10 +33,16 @@ export function unwrapSchema(schema: AnySchema): AnySchema {
   return current;
 }
 
+/** The fields of an object schema, or undefined when the schema is not an object. */
+export function objectShape(schema: AnySchema): Record<string, AnySchema> | undefined {
+  const def = defOf(unwrapSchema(schema));
+  return def.type === 'object' && def.shape ? def.shape : undefined;
+}
+
 /** The keys an object schema allows, or undefined when the schema is not an object. */
 export function objectKeys(schema: AnySchema): string[] | undefined {
-  const def = defOf(unwrapSchema(schema));
-  return def.type === 'object' && def.shape ? Object.keys(def.shape) : undefined;
+  const shape = objectShape(schema);
+  return shape ? Object.keys(shape) : undefined;
 }
 
 function schemaAt(schema: AnySchema, path: readonly PropertyKey[]): AnySchema | undefined {

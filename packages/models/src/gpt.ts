@@ -3,7 +3,7 @@
  * and Zhang et al.'s GPT-2 setting: token and learned position embeddings, pre-LayerNorm blocks
  * with separate query/key/value/output projections (so each is its own Hessian block) and a GELU
  * MLP, a causal mask, a final LayerNorm and a linear head (or the token embedding, tied);
- * next-token cross-entropy.
+ * next-token cross-entropy. The attention kernel is a plugin (`attention`, default softmax).
  */
 import { definePlugin, TdxError, z } from '@tdx/core';
 import {
@@ -17,9 +17,13 @@ import {
   type DatasetInfo,
   type Model,
   type ModelBuilder,
+  type AttentionKernel,
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
+import { createKernel } from './kernels/attention.js';
+import { softmaxKernel } from './kernels/softmax-kernel.js';
+
 import {
   causalMask,
   constantInit,
@@ -65,7 +69,12 @@ export function languageModellingShape(
   return { length: info.inputShape[0]!, vocabulary };
 }
 
-export function buildGpt(config: GptConfig, info: DatasetInfo, seed: number): Model {
+export function buildGpt(
+  config: GptConfig,
+  info: DatasetInfo,
+  seed: number,
+  kernel: AttentionKernel = softmaxKernel({}),
+): Model {
   const { length, vocabulary: V } = languageModellingShape(info, 'gpt');
   const T = config.maxLength ?? length;
   if (T < length)
@@ -100,7 +109,8 @@ export function buildGpt(config: GptConfig, info: DatasetInfo, seed: number): Mo
       const positions = tf.slice(values['embed.position']!, [0, 0], [t, D]);
       let x = tf.add(embedding(values['embed.token']!, tokens), positions);
       const m = t === length ? mask : tf.slice(mask, [0, 0], [t, t]);
-      for (let l = 0; l < config.layers; l++) x = transformerBlock(x, values, l, config.heads, m);
+      for (let l = 0; l < config.layers; l++)
+        x = transformerBlock(x, values, l, config.heads, kernel, m);
       const h = layerNorm(x, values['norm.gain'], values['norm.bias']);
       return config.tiedHead
         ? dense(h, tf.transpose(values['embed.token']!))
@@ -123,7 +133,10 @@ export const gpt = definePlugin({
   kind: 'model',
   name: 'gpt',
   description:
-    'decoder-only softmax Transformer: embeddings, pre-LN blocks with separate q/k/v/o and a GELU MLP, causal mask',
+    'decoder-only softmax Transformer: embeddings, pre-LN blocks with separate q/k/v/o and a GELU MLP, causal mask; attention: any kernel (default softmax)',
   config: gptConfig,
-  create: (config, ctx): ModelBuilder => ({ build: (info) => buildGpt(config, info, ctx.seed) }),
+  create: (config, ctx): ModelBuilder => {
+    const kernel = createKernel(config.attention, ctx);
+    return { build: (info) => buildGpt(config, info, ctx.seed, kernel) };
+  },
 });

@@ -6,3 +6,4 @@ export * from './mlp.js';
 export * from './cnn.js';
 export * from './quadratic-form.js';
 export { register } from './register.js';
+export * from './kernels/index.js';

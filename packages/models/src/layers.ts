@@ -6,13 +6,15 @@
 import {
   gelu,
   layerNorm,
-  softmax,
   tf,
+  type AttentionKernel,
   type ParamBlockSpec,
   type ParamValues,
   type Rng,
   type Tensor,
 } from '@tdx/tensor';
+import { attend } from './kernels/attention.js';
+import { softmaxKernel } from './kernels/softmax-kernel.js';
 
 export type BlockInit = ParamBlockSpec & { init: { values: ArrayLike<number>; shape: number[] } };
 
@@ -47,21 +49,21 @@ export function dense(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 }
 
 /**
- * softmax(q kᵀ / √d + mask) v over q, k, v of shape [batch, heads, tokens, d]; `mask` is an
- * additive [tokens, tokens] constant (a large negative number where attention is not allowed).
+ * softmax(q kᵀ / √d) v over q, k, v of shape [batch, heads, tokens, d], with keys masked where
+ * `allowed` ([tokens, tokens]) is 0: the `softmax` kernel with its default scale.
  */
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): Tensor {
-  const d = q.shape[q.rank - 1]!;
-  let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(d));
-  if (mask) scores = tf.add(scores, mask);
-  return tf.matMul(softmax(scores), v);
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  allowed?: Tensor,
+): Tensor {
+  return attend(softmaxKernel({}), q, k, v, allowed);
 }
 
-/** A causal mask: 0 where a token may attend (itself and earlier ones), -1e9 elsewhere. */
+/** A causal mask: 1 where a token may attend (itself and earlier ones), 0 elsewhere. */
 export function causalMask(tokens: number): Tensor {
-  return tf.tidy(() =>
-    tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0)), -1e9),
-  );
+  return tf.tidy(() => tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0));
 }
 
 export interface BlockShape {
@@ -108,13 +110,14 @@ function splitHeads(x: Tensor, heads: number): Tensor {
   return tf.transpose(tf.reshape(x, [B, T, heads, D / heads]), [0, 2, 1, 3]);
 }
 
-/** x + attn(LN(x)); then x + MLP(LN(x)), with GELU (exact, erf). */
+/** x + attn(LN(x)); then x + MLP(LN(x)), with GELU (exact, erf); attention through `kernel`. */
 export function transformerBlock(
   x: Tensor,
   values: ParamValues,
   layer: number,
   heads: number,
-  mask?: Tensor,
+  kernel: AttentionKernel,
+  allowed?: Tensor,
 ): Tensor {
   const p = (name: string) => values[`layers.${layer}.${name}`]!;
   const [B, T, D] = x.shape as [number, number, number];
@@ -122,10 +125,11 @@ export function transformerBlock(
   const q = splitHeads(dense(h, p('attn.query'), p('attn.query.bias')), heads);
   const k = splitHeads(dense(h, p('attn.key'), p('attn.key.bias')), heads);
   const v = splitHeads(dense(h, p('attn.value'), p('attn.value.bias')), heads);
-  const attended = tf.reshape(
-    tf.transpose(scaledDotProductAttention(q, k, v, mask), [0, 2, 1, 3]),
-    [B, T, D],
-  );
+  const attended = tf.reshape(tf.transpose(attend(kernel, q, k, v, allowed), [0, 2, 1, 3]), [
+    B,
+    T,
+    D,
+  ]);
   const afterAttention = tf.add(x, dense(attended, p('attn.output'), p('attn.output.bias')));
   const m = layerNorm(afterAttention, p('norm2.gain'), p('norm2.bias'));
   const mlp = dense(gelu(dense(m, p('mlp.in'), p('mlp.in.bias'))), p('mlp.out'), p('mlp.out.bias'));

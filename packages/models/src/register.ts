@@ -1,12 +1,25 @@
 import type { Registry } from '@tdx/core';
 import { cnn } from './cnn.js';
+import { gaussianKernelPlugin } from './kernels/gaussian-kernel.js';
+import { linearKernelPlugin } from './kernels/linear-kernel.js';
+import { softmaxKernelPlugin } from './kernels/softmax-kernel.js';
 import { gpt } from './gpt.js';
 import { linearTransformer } from './linear-transformer.js';
 import { mlp } from './mlp.js';
 import { quadraticForm } from './quadratic-form.js';
 import { vit } from './vit.js';
 
-/** Registers the built-in models. */
+/** Registers the built-in models and attention kernels. */
 export function register(registry: Registry): Registry {
-  return registry.register(linearTransformer, gpt, vit, mlp, cnn, quadraticForm);
+  return registry.register(
+    softmaxKernelPlugin,
+    gaussianKernelPlugin,
+    linearKernelPlugin,
+    linearTransformer,
+    gpt,
+    vit,
+    mlp,
+    cnn,
+    quadraticForm,
+  );
 }

@@ -1,7 +1,10 @@
 /** The config every attention model shares (gpt, vit), and the check it needs. */
-import { z } from '@tdx/core';
+import { pluginRef, z } from '@tdx/core';
 
 export const transformerFields = {
+  /** The attention-kernel plugin: a name, or `{ name, ...config }` (default softmax). */
+  attention: pluginRef('attention-kernel', 'softmax'),
+
   layers: z.number().int().positive().default(2),
   width: z.number().int().positive().default(64),
   heads: z.number().int().positive().default(4),

@@ -15,9 +15,13 @@ import {
   type DatasetInfo,
   type Model,
   type ModelBuilder,
+  type AttentionKernel,
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
+import { createKernel } from './kernels/attention.js';
+import { softmaxKernel } from './kernels/softmax-kernel.js';
+
 import {
   constantInit,
   dense,
@@ -49,7 +53,12 @@ export function patchify(images: Tensor, patch: number): Tensor {
   ]);
 }
 
-export function buildVit(config: VitConfig, info: DatasetInfo, seed: number): Model {
+export function buildVit(
+  config: VitConfig,
+  info: DatasetInfo,
+  seed: number,
+  kernel: AttentionKernel = softmaxKernel({}),
+): Model {
   const { height, width, channels, classes } = imageClassificationShape(info, 'vit');
   const P = config.patch;
   if (height % P !== 0 || width % P !== 0) {
@@ -94,7 +103,8 @@ export function buildVit(config: VitConfig, info: DatasetInfo, seed: number): Mo
       const tokens = dense(patchify(images, P), values['embed.patch']!, values['embed.patch.bias']);
       const cls = tf.tile(values['embed.class']!, [B, 1, 1]);
       let x = tf.add(tf.concat([cls, tokens], 1), values['embed.position']!);
-      for (let l = 0; l < config.layers; l++) x = transformerBlock(x, values, l, config.heads);
+      for (let l = 0; l < config.layers; l++)
+        x = transformerBlock(x, values, l, config.heads, kernel);
       const first = tf.reshape(
         tf.slice(layerNorm(x, values['norm.gain'], values['norm.bias']), [0, 0, 0], [B, 1, D]),
         [B, D],
@@ -117,5 +127,8 @@ export const vit = definePlugin({
   description:
     'Vision Transformer: P×P patch embedding, class token, pre-LN blocks as in gpt, linear head',
   config: vitConfig,
-  create: (config, ctx): ModelBuilder => ({ build: (info) => buildVit(config, info, ctx.seed) }),
+  create: (config, ctx): ModelBuilder => {
+    const kernel = createKernel(config.attention, ctx);
+    return { build: (info) => buildVit(config, info, ctx.seed, kernel) };
+  },
 });

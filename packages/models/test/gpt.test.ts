@@ -53,7 +53,7 @@ describe('gpt', () => {
         tf.tensor4d([[q]], [1, 1, T, d]),
         tf.tensor4d([[k]], [1, 1, T, d]),
         tf.tensor4d([[v]], [1, 1, T, d]),
-        tf.tensor2d(mask),
+        tf.tensor2d(mask.map((row) => row.map((m) => (m === 0 ? 1 : 0)))),
       ).arraySync(),
     ) as number[][][][];
     for (let i = 0; i < T; i++) {

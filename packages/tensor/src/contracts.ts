@@ -52,7 +52,24 @@ export interface Model {
   dispose(): void;
 }
 
+/**
+ * What an `attention-kernel` plugin creates: the attention weights S(q, k) that multiply the
+ * values. Models call it once per layer and head batch, inside their own tidy.
+ */
+export interface AttentionKernel {
+  /**
+   * Weights [..., Tq, Tk] from queries q [..., Tq, d] and keys k [..., Tk, d] (same leading
+   * axes). `allowed` (1 where query i may see key j, else 0; [Tq, Tk], or any shape that
+   * broadcasts against the weights, such as [B, 1, 1, Tk] for padding) masks keys; a masked
+   * weight must be exactly 0 and must not receive gradient. Every op used
+
+   * must have exact second derivatives (see the autodiff folder): analyses take HVPs through it.
+   */
+  weights(q: Tensor, k: Tensor, allowed?: Tensor): Tensor;
+}
+
 /** What a `model` plugin creates: it builds the model once it knows the data. */
+
 export interface ModelBuilder {
   build(info: DatasetInfo): Model;
 }
@@ -143,6 +160,15 @@ export function asModel(value: unknown, name = 'the model'): Model {
     throw contractError(name, 'params, loss(values, batch), predict(values, inputs) and dispose()');
   }
   return value as Model;
+}
+
+export function asAttentionKernel(
+  value: unknown,
+  name = 'the attention-kernel plugin',
+): AttentionKernel {
+  if (!hasMethods(value, ['weights']))
+    throw contractError(`${name}'s instance`, 'weights(q, k, allowed?) returning [..., Tq, Tk]');
+  return value as AttentionKernel;
 }
 
 export function asGradientTransformation(

@@ -1,5 +1,6 @@
 export { tf, type Tensor, type Scalar } from './tf.js';
 export * from './param-set.js';
+export * from './param-selector-config.js';
 export * from './rng.js';
 export * from './contracts.js';
 export * from './tree.js';

@@ -7,20 +7,23 @@ import { TdxError } from '@tdx/core';
 import { tf, type Tensor } from './tf.js';
 
 /** What a block is for. Blockwise analyses group blocks by role. */
-export type ParamRole =
-  | 'query'
-  | 'key'
-  | 'value'
-  | 'output'
-  | 'attention'
-  | 'mlp'
-  | 'embedding'
-  | 'position'
-  | 'norm'
-  | 'head'
-  | 'conv'
-  | 'bias'
-  | 'other';
+export const PARAM_ROLES = [
+  'query',
+  'key',
+  'value',
+  'output',
+  'attention',
+  'mlp',
+  'embedding',
+  'position',
+  'norm',
+  'head',
+  'conv',
+  'bias',
+  'other',
+] as const;
+
+export type ParamRole = (typeof PARAM_ROLES)[number];
 
 export interface ParamBlockSpec {
   /** Unique within the model, dotted: `layers.0.attn.query`. */

@@ -23,12 +23,31 @@ import {
   type OptimizerContext,
 } from '../contracts.js';
 
+import type { ParamSet } from '../param-set.js';
+import {
+  paramSelectorSchema,
+  toParamSelector,
+  type ParamSelectorConfig,
+} from '../param-selector-config.js';
 import { tf, type Tensor } from '../tf.js';
+
 import { disposeReplaced, tensorsIn } from '../tree.js';
 
 export interface MinibatchTrainerConfig {
   /** What to do when steps keep leaving tensors behind: fail the run, warn once, or nothing. */
   leakCheck: 'error' | 'warn' | 'off';
+  /** The blocks that train (any selector matching); the others are frozen. Default: all. */
+  trainable?: ParamSelectorConfig[] | undefined;
+}
+
+/**
+ * Freezes every block the selectors leave out. Frozen blocks get no gradient, no update and no
+ * optimizer state, and analyses see them as constants (they work on params.trainable()).
+ */
+function applyTrainable(params: ParamSet, selectors: ParamSelectorConfig[] | undefined): void {
+  if (!selectors) return;
+  params.freeze();
+  selectors.forEach((s) => params.unfreeze(toParamSelector(s)));
 }
 
 const GROWING_STEPS_FOR_A_LEAK = 3;
@@ -49,6 +68,7 @@ export function startMinibatchSession(
     'the model built by the model plugin',
   );
   const optimizer = asGradientTransformation(parts.optimizer);
+  applyTrainable(model.params, config.trainable);
   const trainable = model.params.trainable();
   if (trainable.blocks.length === 0) {
     throw new TdxError(
@@ -273,6 +293,11 @@ export const minibatchTrainer = definePlugin({
     "one update per training batch: the batch loss's gradient through the optimizer, added to the trainable blocks",
   config: z.object({
     leakCheck: z.enum(['error', 'warn', 'off']).default('error'),
+    /**
+     * Train only these blocks: roles (`[value]`, `[query, key, value]`) or selectors
+     * (`{ role, layer, name }`); the rest stay at their initial values. Default: every block.
+     */
+    trainable: z.array(paramSelectorSchema).min(1).optional(),
   }),
   create: (config): TrainerInstance => ({ start: (parts) => startMinibatchSession(parts, config) }),
 });

@@ -1,0 +1,37 @@
+/**
+ * A plugin reference inside another plugin's config (an attention kernel inside a model). The
+ * registry checks it like a top-level reference when it checks the outer config, so a bad
+ * kernel name or option fails before any run starts, with its full path
+ * (`model.attention.scale`), and the resolved config carries the inner plugin's defaults.
+ */
+import { z } from 'zod';
+import type { PluginKind } from './plugin.js';
+import { unwrapSchema } from './zod-problems.js';
+
+const nestedKinds = new WeakMap<z.ZodType, PluginKind>();
+
+/** What a nested reference holds once resolved: `{ name, label, ...config }`. */
+export type NestedPluginRef = string | { name: string; [key: string]: unknown };
+
+/**
+ * A config field that names a plugin of `kind`: a name, or `{ name, ...config }`.
+ * With `defaultName`, the field may be left out.
+ */
+export function pluginRef(kind: PluginKind): z.ZodType<NestedPluginRef>;
+export function pluginRef(
+  kind: PluginKind,
+  defaultName: string,
+): z.ZodDefault<z.ZodType<NestedPluginRef>>;
+export function pluginRef(kind: PluginKind, defaultName?: string): z.ZodType<NestedPluginRef> {
+  const schema: z.ZodType<NestedPluginRef> = z.union([
+    z.string().min(1),
+    z.looseObject({ name: z.string().min(1) }),
+  ]);
+  nestedKinds.set(schema, kind);
+  return defaultName === undefined ? schema : schema.default(defaultName);
+}
+
+/** The plugin kind a config field refers to, when it was declared with pluginRef. */
+export function nestedPluginKind(schema: z.ZodType): PluginKind | undefined {
+  return nestedKinds.get(unwrapSchema(schema));
+}
