@@ -202,6 +202,40 @@ describeEachBackend('the minibatch trainer', () => {
     session.dispose();
   });
 
+  it('trains only the blocks `trainable` selects; the optimizer sees only them', () => {
+    const seen: string[][] = [];
+    const recording: GradientTransformation<Record<string, never>> = {
+      init: (params) => (seen.push(Object.keys(params)), {}),
+      update: (grads, state, params) => (
+        seen.push(Object.keys(params)),
+        sgd(0.05).update(grads, state, params)
+      ),
+    };
+    const session = startMinibatchSession(
+      { dataset: linearData(), model: linearModel, optimizer: recording, seed: 0 },
+      { leakCheck: 'error', trainable: ['bias'] },
+    );
+    for (let t = 0; t < 20; t++) session.step(t);
+    const { params } = session.target();
+    expect(params.trainable().names).toEqual(['b']);
+    expect(params.block('w').variable.dataSync()).toEqual(new Float32Array(3));
+    expect(params.block('b').variable.dataSync()[0]).not.toBe(0);
+    expect(new Set(seen.map((s) => s.join()))).toEqual(new Set(['b']));
+    session.dispose();
+    const typo = (() => {
+      try {
+        startMinibatchSession(
+          { dataset: linearData(), model: linearModel, optimizer: sgd(0.1), seed: 0 },
+          { leakCheck: 'error', trainable: [{ name: 'layers.*' }] },
+        );
+      } catch (e) {
+        return e as TdxError;
+      }
+    })();
+    expect(typo?.message).toContain('no parameter block matches');
+    expect(typo?.hint).toContain('w (head)');
+  });
+
   it('hands analyses a target they can differentiate', () => {
     const session = startMinibatchSession({
       dataset: linearData(),

@@ -1,0 +1,27 @@
+/**
+ * A tdx plugin package. A spec loads it with `plugins: ['@tdx/plugin-laplace-attention']` and
+ * then names `laplace` as any attention model's kernel (`attention: { name: laplace }`); nothing
+ * in tdx's own packages knows it exists.
+ */
+import { definePlugin, z, type Registry } from '@tdx/core';
+import type { AttentionKernel } from '@tdx/tensor';
+import { laplaceKernel } from './laplace-kernel.js';
+
+export { laplaceKernel, type LaplaceKernelOptions } from './laplace-kernel.js';
+
+export const laplace = definePlugin({
+  kind: 'attention-kernel',
+  name: 'laplace',
+  description: 'exp(−‖q−k‖ / scale), scale √p by default: the Laplace kernel (not normalised)',
+  config: z.object({
+    scale: z.number().positive().optional(),
+    epsilon: z.number().positive().default(1e-6),
+    normalize: z.boolean().default(false),
+  }),
+  create: (config): AttentionKernel => laplaceKernel(config),
+});
+
+/** What tdx calls when a spec lists this package under `plugins`. */
+export function register(registry: Registry): Registry {
+  return registry.register(laplace);
+}
