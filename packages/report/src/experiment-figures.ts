@@ -3,7 +3,10 @@ import { tunedView, type ExperimentData, type FigureSpec, type ReportContext } f
 import { analysisFigures } from './analysis-figures.js';
 import { renderFigure } from './figures/render.js';
 import { safeId } from './figures/safe-id.js';
+import { finalLossDistribution } from './group-summary.js';
 import { lossFigures } from './loss-figures.js';
+import { summaryRow } from './summary-row.js';
+
 import { tuningFigures } from './tuning.js';
 
 export interface RenderedFigure {
@@ -34,6 +37,7 @@ export async function renderExperimentFigures(
   const shown = tunedView(data);
   const figures = uniqueFigureIds([
     ...lossFigures(shown),
+    ...finalLossDistribution(shown.runs.map((run) => summaryRow(run))),
     ...tuningFigures(data),
     ...analysisFigures(shown, ctx),
   ]);

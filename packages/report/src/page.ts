@@ -5,7 +5,9 @@
  */
 import type { BackendInfo, ExperimentData } from '@tdx/core';
 import type { RenderedFigure } from './experiment-figures.js';
+import { groupSummaryTable, hasSeedGroups } from './group-summary.js';
 import { escapeHtml, formatNumber } from './html.js';
+
 import { PAGE_STYLE } from './page-style.js';
 import { analysisColumns } from './summary-csv.js';
 import { summaryRow, type SummaryRow } from './summary-row.js';
@@ -96,6 +98,7 @@ export function reportPage(
     `<p class="meta">${meta}</p>`,
     ...notices(rows),
     rows.length > 0 ? `<h2>Runs</h2>${runsTable(rows)}` : '',
+    hasSeedGroups(rows) ? `<h2>Over seeds</h2>${groupSummaryTable(rows)}` : '',
     figures.length > 0 ? '<h2>Figures</h2>' : '',
     ...figures.map(figureHtml),
     '<h2>Spec</h2>',
