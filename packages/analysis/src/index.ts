@@ -21,4 +21,5 @@ export * from './curvature/hessian-diagonal.js';
 export * from './plugins/robust-condition-number.js';
 export * from './plugins/directional-smoothness.js';
 export * from './plugins/gradient-noise.js';
+export * from './plugins/accuracy.js';
 export * from './statistics/index.js';

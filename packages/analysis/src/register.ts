@@ -1,4 +1,5 @@
 import type { Registry } from '@tdx/core';
+import { accuracyPlugin } from './plugins/accuracy.js';
 import { blockHeterogeneityPlugin } from './plugins/block-heterogeneity.js';
 import { directionalSmoothnessPlugin } from './plugins/directional-smoothness.js';
 import { gradientNoisePlugin } from './plugins/gradient-noise.js';
@@ -21,5 +22,6 @@ export function register(registry: Registry): Registry {
     robustConditionNumberPlugin,
     directionalSmoothnessPlugin,
     gradientNoisePlugin,
+    accuracyPlugin,
   );
 }

@@ -3,8 +3,9 @@ import { iclLinearRegression } from './icl-linear-regression.js';
 import { markovText } from './markov-text.js';
 import { mnist } from './mnist.js';
 import { quadratic } from './quadratic.js';
+import { spamAssassin } from './spam-assassin.js';
 
 /** Registers the built-in datasets. */
 export function register(registry: Registry): Registry {
-  return registry.register(iclLinearRegression, quadratic, markovText, mnist);
+  return registry.register(iclLinearRegression, quadratic, markovText, mnist, spamAssassin);
 }

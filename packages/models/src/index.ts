@@ -2,6 +2,7 @@ export * from './linear-transformer.js';
 export * from './layers.js';
 export * from './gpt.js';
 export * from './vit.js';
+export * from './text-transformer.js';
 export * from './mlp.js';
 export * from './cnn.js';
 export * from './quadratic-form.js';

@@ -7,6 +7,7 @@ import { gpt } from './gpt.js';
 import { linearTransformer } from './linear-transformer.js';
 import { mlp } from './mlp.js';
 import { quadraticForm } from './quadratic-form.js';
+import { textTransformer } from './text-transformer.js';
 import { vit } from './vit.js';
 
 /** Registers the built-in models and attention kernels. */
@@ -18,6 +19,7 @@ export function register(registry: Registry): Registry {
     linearTransformer,
     gpt,
     vit,
+    textTransformer,
     mlp,
     cnn,
     quadraticForm,

@@ -196,12 +196,13 @@ export function startMinibatchSession(
           if (dataset.evalBatch) return dataset.evalBatch();
           if (cachedTrainBatch?.step !== stepsDone) {
             dropCachedBatch();
-            cachedTrainBatch = {
-              step: stepsDone,
-              batch: tf.tidy(
-                () => dataset.batch(stepsDone) as unknown as tf.TensorContainer,
-              ) as unknown as Batch,
-            };
+            // Kept, so that a caller's tf.tidy cannot dispose the cache; dropCachedBatch does.
+            const batch = tf.tidy(
+              () => dataset.batch(stepsDone) as unknown as tf.TensorContainer,
+            ) as unknown as Batch;
+            for (const t of tensorsIn(batch)) tf.keep(t);
+            cachedTrainBatch = { step: stepsDone, batch };
+
           }
           return cachedTrainBatch.batch;
         },
