@@ -9,6 +9,7 @@ export * from './plugin-ref.js';
 export * from './registry.js';
 export * from './contracts.js';
 export * from './figures.js';
+export * from './run-groups.js';
 export * from './experiment-data.js';
 
 export * from './events.js';

@@ -2,16 +2,18 @@
  * Figures of the analyses: those an analysis draws itself (its instance's `figures`), or by
  * default its headline value against step, one line per run group.
  */
-import type {
-  AnalysisFile,
-  AnalysisInstance,
-  ExperimentData,
-  FigureSpec,
-  ReportContext,
-  RunData,
-  RunIdentity,
+import {
+  groupRuns,
+  groupSeries,
+  seedsCaption,
+  type AnalysisFile,
+  type AnalysisInstance,
+  type ExperimentData,
+  type FigureSpec,
+  type ReportContext,
+  type RunData,
+  type RunIdentity,
 } from '@tdx/core';
-import { groupRuns, groupSeries, seedsCaption } from './groups.js';
 
 type AnalysisRuns = Array<{ run: RunIdentity; file: AnalysisFile }>;
 

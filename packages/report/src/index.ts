@@ -15,7 +15,6 @@ export {
 export { thinPoints, thinBand, MAX_POINTS } from './figures/thin.js';
 export { safeId } from './figures/safe-id.js';
 export { renderVega, renderVegaLite, type VegaLiteSpec } from './vega.js';
-export { groupRuns, groupSeries, seedsCaption, type RunGroup } from './groups.js';
 export { lossFigures } from './loss-figures.js';
 export { analysisFigures, analysisRef } from './analysis-figures.js';
 export {

@@ -1,6 +1,13 @@
 /** Training and evaluation loss against step, one line per run group (log scale). */
-import type { ExperimentData, FigureSpec, Point, RunData } from '@tdx/core';
-import { groupRuns, groupSeries, seedsCaption } from './groups.js';
+import {
+  groupRuns,
+  groupSeries,
+  seedsCaption,
+  type ExperimentData,
+  type FigureSpec,
+  type Point,
+  type RunData,
+} from '@tdx/core';
 
 /** A run's curve of one metric; steps where it was not finite (null) are left out. */
 const curve =

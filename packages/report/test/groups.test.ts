@@ -1,7 +1,7 @@
 /** Runs grouped over seeds: the mean and min–max band, and the loss figures built from them. */
 import { describe, expect, it } from 'vitest';
-import type { LinesFigure } from '@tdx/core';
-import { groupRuns, groupSeries, lossFigures } from '../src/index.js';
+import { groupRuns, groupSeries, type LinesFigure } from '@tdx/core';
+import { lossFigures } from '../src/index.js';
 import { experiment, run } from './support/data.js';
 
 const lossOf = (r: ReturnType<typeof run>) =>

@@ -1,18 +1,19 @@
 /**
- * Runs grouped by what distinguishes them but the seed; per group, the mean over seeds and
+ * Runs grouped by what distinguishes them but the seed (the reports' loss curves, and analyses
+ * that draw their own figures); per group, the mean over seeds and
  * the band from the lowest to the highest seed.
  */
-import type { Point, RunData, Series } from '@tdx/core';
-import { extent } from './figures/common.js';
+import type { Point, Series } from './figures.js';
 
-export interface RunGroup {
+/** Runs of one group: they differ only by their seed. */
+export interface RunGroup<Run extends { group: string } = { group: string }> {
   name: string;
-  runs: RunData[];
+  runs: Run[];
 }
 
 /** Groups in the order their first run appears, runs in their order. */
-export function groupRuns(runs: readonly RunData[]): RunGroup[] {
-  const groups = new Map<string, RunData[]>();
+export function groupRuns<Run extends { group: string }>(runs: readonly Run[]): RunGroup<Run>[] {
+  const groups = new Map<string, Run[]>();
   for (const run of runs) {
     const members = groups.get(run.group);
     if (members) members.push(run);
@@ -26,7 +27,10 @@ export function groupRuns(runs: readonly RunData[]): RunGroup[] {
  * that have one (a seed that diverged or stopped early does not drag the mean to NaN); with
  * several runs, a band from their minimum to their maximum.
  */
-export function groupSeries(group: RunGroup, pointsOf: (run: RunData) => Point[]): Series {
+export function groupSeries<Run extends { group: string }>(
+  group: RunGroup<Run>,
+  pointsOf: (run: Run) => Point[],
+): Series {
   const byX = new Map<number, number[]>();
   for (const run of group.runs) {
     for (const p of pointsOf(run)) {
@@ -43,14 +47,14 @@ export function groupSeries(group: RunGroup, pointsOf: (run: RunData) => Point[]
   });
   if (group.runs.length < 2) return { name: group.name, points };
   const band = xs.map((x) => {
-    const [lo, hi] = extent(byX.get(x)!)!;
-    return { x, lo, hi };
+    const ys = byX.get(x)!;
+    return { x, lo: Math.min(...ys), hi: Math.max(...ys) };
   });
   return { name: group.name, points, band };
 }
 
 /** How many seeds each line averages, for a caption. */
-export function seedsCaption(groups: readonly RunGroup[]): string {
+export function seedsCaption(groups: ReadonlyArray<RunGroup<{ group: string }>>): string {
   const counts = new Set(groups.map((g) => g.runs.length));
   if (counts.size === 1 && counts.has(1)) return 'One run per line.';
   const band = 'the band spans the lowest to the highest seed';
