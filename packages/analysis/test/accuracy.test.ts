@@ -12,7 +12,12 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { accuracy, accuracyConfig, accuracyPlugin } from '../src/plugins/accuracy.js';
+import {
+  accuracy,
+  accuracyConfig,
+  accuracyFigures,
+  accuracyPlugin,
+} from '../src/plugins/accuracy.js';
 
 const [D, C] = [3, 4];
 
@@ -167,5 +172,55 @@ describe('accuracy plugin', () => {
       1,
     );
     c.dispose();
+  });
+});
+
+describe('accuracy figures', () => {
+  it('draw test and train curves per group, averaged over seeds', () => {
+    const file = (values: number[]) => ({
+      analysis: 'accuracy',
+      label: 'acc',
+      config: {},
+      records: values.map((v, i) => ({
+        step: i * 10,
+        value: v,
+        testAccuracy: v,
+        trainAccuracy: v + 0.1,
+        testLoss: 1 - v,
+        trainLoss: 0.9 - v,
+      })),
+    });
+    const run = (group: string, seed: number) => ({
+      id: `${group}-${seed}`,
+      label: `${group}_seed=${seed}`,
+      group,
+      seed,
+      model: group,
+      optimizer: 'adam',
+      sweep: {},
+    });
+    const figures = accuracyFigures([
+      { run: run('softmax', 0), file: file([0.5, 0.7]) },
+      { run: run('softmax', 1), file: file([0.5, 0.9]) },
+      { run: run('gaussian', 0), file: file([0.6, 0.95]) },
+    ]);
+    expect(figures.map((f) => f.id)).toEqual(['acc-accuracy', 'acc-loss']);
+    const lines = figures[0]!;
+    if (lines.kind !== 'lines') throw new Error('expected lines');
+    expect(lines.series.map((s) => s.name)).toEqual([
+      'softmax test',
+      'softmax train',
+      'gaussian test',
+      'gaussian train',
+    ]);
+    expect(lines.series[0]!.points).toEqual([
+      { x: 0, y: 0.5 },
+      { x: 10, y: 0.8 },
+    ]);
+    expect(lines.series[0]!.band).toEqual([
+      { x: 0, lo: 0.5, hi: 0.5 },
+      { x: 10, lo: 0.7, hi: 0.9 },
+    ]);
+    expect(lines.series[2]!.band).toBeUndefined();
   });
 });

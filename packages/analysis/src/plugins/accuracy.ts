@@ -6,7 +6,17 @@
  * output must be logits [B, classes] and the targets int32 class indices [B]; the loss is the
  * model's own (the one it trains on).
  */
-import { definePlugin, TdxError, z, type AnalysisInstance, type AnalysisOutput } from '@tdx/core';
+import {
+  definePlugin,
+  groupRuns,
+  groupSeries,
+  seedsCaption,
+  TdxError,
+  z,
+  type AnalysisInstance,
+  type AnalysisOutput,
+  type FigureSpec,
+} from '@tdx/core';
 import { tf, type AnalysisTarget, type Batch } from '@tdx/tensor';
 
 export const accuracyConfig = z.object({
@@ -88,6 +98,39 @@ export function accuracy(
   return { value: data.testAccuracy, data };
 }
 
+type Runs = Parameters<NonNullable<AnalysisInstance['figures']>>[0];
+
+const MEASURES = [
+  ['testAccuracy', 'trainAccuracy', 'accuracy', 'Accuracy', false],
+  ['testLoss', 'trainLoss', 'loss', 'Loss', true],
+] as const;
+
+/**
+ * Accuracy and loss against step, held out (solid) and on the fixed training batches: per run
+ * group, the mean over seeds with a band from the lowest to the highest seed.
+ */
+export function accuracyFigures(runs: Runs): FigureSpec[] {
+  if (runs.length === 0) return [];
+  const label = runs[0]!.file.label;
+  const groups = groupRuns(runs.map(({ run, file }) => ({ group: run.group, file })));
+  const curve = (field: string) => (r: { file: Runs[number]['file'] }) =>
+    r.file.records.flatMap((record) =>
+      typeof record[field] === 'number' ? [{ x: record.step, y: record[field] }] : [],
+    );
+  return MEASURES.map(([test, train, id, name, log]) => ({
+    kind: 'lines' as const,
+    id: `${label}-${id}`,
+    title: `${name}, held out and on training batches`,
+    caption: `${name} on the evaluation batch (“test”) and on the fixed training batches (“train”), at each step the analysis ran. ${seedsCaption(groups)}`,
+    x: { label: 'step' },
+    y: { label: id, log },
+    series: groups.flatMap((g) => [
+      { ...groupSeries(g, curve(test)), name: `${g.name} test` },
+      { ...groupSeries(g, curve(train)), name: `${g.name} train` },
+    ]),
+  }));
+}
+
 export const accuracyPlugin = definePlugin({
   kind: 'analysis',
   name: 'accuracy',
@@ -96,5 +139,6 @@ export const accuracyPlugin = definePlugin({
   config: accuracyConfig,
   create: (config): AnalysisInstance => ({
     run: (target) => accuracy(target as AnalysisTarget, config),
+    figures: accuracyFigures,
   }),
 });
