@@ -1,5 +1,7 @@
 import type { Registry } from '@tdx/core';
 import { accuracyPlugin } from './plugins/accuracy.js';
+import { initConditionsPlugin } from './plugins/init-conditions.js';
+import { lossLandscapePlugin } from './plugins/loss-landscape.js';
 import { blockHeterogeneityPlugin } from './plugins/block-heterogeneity.js';
 import { directionalSmoothnessPlugin } from './plugins/directional-smoothness.js';
 import { gradientNoisePlugin } from './plugins/gradient-noise.js';
@@ -23,5 +25,7 @@ export function register(registry: Registry): Registry {
     directionalSmoothnessPlugin,
     gradientNoisePlugin,
     accuracyPlugin,
+    initConditionsPlugin,
+    lossLandscapePlugin,
   );
 }

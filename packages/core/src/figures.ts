@@ -87,6 +87,26 @@ export interface ContourFigure extends FigureBase {
   logLevels?: boolean;
 }
 
+/**
+ * A surface z(x, y) over a grid in 3-D (an orthographic view from `azimuth` and `elevation`),
+ * drawn as quadrilaterals coloured by height, far to near, with a wireframe:
+ * a 2-D loss landscape as Li et al. (2018) show it.
+ */
+export interface SurfaceFigure extends FigureBase {
+  kind: 'surface';
+  x: { label: string; values: number[] };
+  y: { label: string; values: number[] };
+  /** z[i][j] at (x.values[j], y.values[i]), as in a contour; non-finite values leave holes. */
+  z: number[][];
+  zLabel: string;
+  /** Height (and colour) on a log scale (z must be positive; other cells are left out). */
+  logZ?: boolean;
+  /** Where the viewer stands, degrees counter-clockwise from +x (default −60, as matplotlib: the +x, −y side). */
+  azimuth?: number;
+  /** Degrees above the x–y plane (default 30). */
+  elevation?: number;
+}
+
 /** A point of a scatter; `color` places it on the figure's continuous colour scale. */
 export interface ScatterPoint extends Point {
   color?: number;
@@ -107,6 +127,12 @@ export interface ScatterFigure extends FigureBase {
 }
 
 export type FigureSpec =
-  LinesFigure | DensityFigure | HeatmapFigure | HistogramFigure | ContourFigure | ScatterFigure;
+  | LinesFigure
+  | DensityFigure
+  | HeatmapFigure
+  | HistogramFigure
+  | ContourFigure
+  | ScatterFigure
+  | SurfaceFigure;
 
 export type FigureKind = FigureSpec['kind'];

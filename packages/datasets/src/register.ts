@@ -4,8 +4,16 @@ import { markovText } from './markov-text.js';
 import { mnist } from './mnist.js';
 import { quadratic } from './quadratic.js';
 import { spamAssassin } from './spam-assassin.js';
+import { tokenRegression } from './token-regression.js';
 
 /** Registers the built-in datasets. */
 export function register(registry: Registry): Registry {
-  return registry.register(iclLinearRegression, quadratic, markovText, mnist, spamAssassin);
+  return registry.register(
+    iclLinearRegression,
+    quadratic,
+    markovText,
+    mnist,
+    spamAssassin,
+    tokenRegression,
+  );
 }

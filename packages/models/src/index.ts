@@ -3,6 +3,7 @@ export * from './layers.js';
 export * from './gpt.js';
 export * from './vit.js';
 export * from './text-transformer.js';
+export * from './one-layer-attention.js';
 export * from './mlp.js';
 export * from './cnn.js';
 export * from './quadratic-form.js';

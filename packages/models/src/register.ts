@@ -6,6 +6,7 @@ import { softmaxKernelPlugin } from './kernels/softmax-kernel.js';
 import { gpt } from './gpt.js';
 import { linearTransformer } from './linear-transformer.js';
 import { mlp } from './mlp.js';
+import { oneLayerAttention } from './one-layer-attention.js';
 import { quadraticForm } from './quadratic-form.js';
 import { textTransformer } from './text-transformer.js';
 import { vit } from './vit.js';
@@ -20,6 +21,7 @@ export function register(registry: Registry): Registry {
     gpt,
     vit,
     textTransformer,
+    oneLayerAttention,
     mlp,
     cnn,
     quadraticForm,

@@ -29,3 +29,10 @@ export { escapeHtml } from './html.js';
 export { htmlReporter } from './html-reporter.js';
 export { summaryCsvReporter } from './summary-csv-reporter.js';
 export { register } from './register.js';
+export {
+  surfaceSpec,
+  surfaceQuads,
+  surfaceProjection,
+  niceTicks,
+  HEIGHT_RATIO,
+} from './figures/surface.js';

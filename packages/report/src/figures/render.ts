@@ -7,6 +7,7 @@ import { histogramSpec } from './histogram.js';
 import { linesSpec } from './lines.js';
 import { safeId } from './safe-id.js';
 import { scatterSpec } from './scatter.js';
+import { surfaceSpec } from './surface.js';
 
 export function figureToVegaLite(figure: FigureSpec): VegaLiteSpec {
   switch (figure.kind) {
@@ -21,6 +22,8 @@ export function figureToVegaLite(figure: FigureSpec): VegaLiteSpec {
       return contourSpec(figure);
     case 'scatter':
       return scatterSpec(figure);
+    case 'surface':
+      return surfaceSpec(figure);
   }
 }
 
