@@ -57,7 +57,11 @@ describe.skipIf(skip)('report.html in headless Chromium', () => {
       // Both optimizers are in the loss figure's legend.
       const legend = await page.locator('#figure-loss .role-legend-label').allTextContents();
       expect(legend).toEqual(['sgd', 'adam']);
-      expect(await page.locator('table tbody tr').count()).toBe(4);
+      // Four runs; two groups (sgd, adam) over their two seeds.
+      const tables = page.locator('table');
+      expect(await tables.nth(0).locator('tbody tr').count()).toBe(4);
+      expect(await tables.nth(1).locator('tbody tr').count()).toBe(2);
+
       expect(problems).toEqual([]);
       expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]); // self-contained
     } finally {

@@ -45,6 +45,11 @@ export interface TrainingSession {
   loss(step: number): number;
   /** Loss on the dataset's fixed evaluation batch, or undefined when it has none. */
   evalLoss(): number | undefined;
+  /**
+   * Optional: numbers describing the current state that are logged with the loss under
+   * `optimizer.<key>` (the training time `tau` elapsed, an integrator's step size).
+   */
+  metrics?(): Record<string, number>;
   /** What analyses receive (for the built-in trainer: an AnalysisTarget of @tdx/tensor). */
   target(): unknown;
   /** Releases everything the session holds (parameters, optimizer state, data). */

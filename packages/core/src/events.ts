@@ -39,7 +39,10 @@ export interface MetricsRecord {
   /** Loss of training batch `step` at the parameters after `step` updates (null when not finite). */
   loss: number | null;
   evalLoss?: number | null;
-  /** Headline values of the analyses scheduled at this step, keyed by analysis label. */
+  /**
+   * Headline values of the analyses scheduled at this step, keyed by analysis label, and the
+   * optimizer's numbers as `optimizer.<key>` (`optimizer.tau`: training time elapsed).
+   */
   [analysis: string]: number | string | null | undefined;
 }
 

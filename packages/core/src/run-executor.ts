@@ -254,6 +254,8 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
         }
         evalLoss = session.evalLoss();
       }
+      // The optimizer's numbers describe the state the loss is measured at: before update t.
+      const optimizerMetrics = session.metrics?.() ?? {};
       const loss = t < steps ? session.step(t) : session.loss(t);
       if (t < steps) completed = t + 1;
       if (logged.has(t) || due.length > 0) {
@@ -262,6 +264,9 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
           optimizer: plan.optimizer,
           loss: finiteOrNull(loss),
           ...(evalLoss === undefined ? {} : { evalLoss: finiteOrNull(evalLoss) }),
+          ...Object.fromEntries(
+            Object.entries(optimizerMetrics).map(([k, v]) => [`optimizer.${k}`, finiteOrNull(v)]),
+          ),
           ...values,
         };
         metrics.append(record);

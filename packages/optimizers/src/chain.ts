@@ -14,15 +14,21 @@ export function chain(
   return {
     init: (params, context) => transforms.map((t) => t.init(params, context)),
 
-    update: (grads, state, params) => {
+    update: (grads, state, params, context) => {
       let updates = grads;
       const next = transforms.map((t, i) => {
-        const out = t.update(updates, state[i], params);
+        const out = t.update(updates, state[i], params, context);
         updates = out.updates;
         return out.state;
       });
       return { updates, state: next };
     },
+
+    metrics: (state) =>
+      Object.assign({}, ...transforms.map((t, i) => t.metrics?.(state[i]) ?? {})) as Record<
+        string,
+        number
+      >,
   };
 }
 

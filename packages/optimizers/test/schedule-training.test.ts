@@ -24,7 +24,7 @@ import {
   type ModelBuilder,
   type Scalar,
 } from '@tdx/tensor';
-import { register } from '../src/index.js';
+import { asSchedule, learningRate, register, scheduleConfig } from '../src/index.js';
 
 const { A, b, start } = JSON.parse(
   readFileSync(new URL('./fixtures/pytorch-trajectories.json', import.meta.url), 'utf8'),
@@ -208,9 +208,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
             losses.push(straight.step(t));
           }
           const saved = readCheckpoint(dir, 'r')!;
-          // The chain's last state is scaleByLearningRate's: the number of updates made.
+          // The chain's last state is scaleByLearningRate's: the number of updates made, and
+          // the training time tau, the sum of the rates used.
           const chainState = (saved.state as { optimizer: unknown[] }).optimizer;
-          expect(chainState.at(-1)).toEqual({ count: half });
+          const schedule = asSchedule(
+            learningRate(config.lr, scheduleConfig.parse(config.schedule)),
+          );
+          const tau = Array.from({ length: half }, (_, s) => schedule(s)).reduce((a, b) => a + b);
+          expect(chainState.at(-1)).toEqual({ count: half, time: expect.closeTo(tau, 12) });
 
           const resume = (checkpoint: typeof saved) => {
             const session = startMinibatchSession(parts());

@@ -78,11 +78,6 @@ export interface ModelBuilder {
 export type OptimizerState = unknown;
 
 /**
- * An optimizer, as in optax: it turns gradients into updates, which are added to the
- * parameters (so a descent step has negative updates). `chain(...)` composes them.
- * Tensors in the returned state are kept by the caller across steps.
- */
-/**
  * What a trainer offers an optimizer when it starts: the curvature of the training loss at the
  * initial parameters. Optimizers that set per-block step sizes from curvature use it; others
  * ignore it.
@@ -95,10 +90,38 @@ export interface OptimizerContext {
   hvp(v: ParamValues): ParamValues;
 }
 
+/**
+ * What a trainer offers an optimizer at each update: the gradient of the same training batch at
+ * other parameter values (integrators, extragradient and sharpness-aware methods need it).
+ */
+export interface UpdateContext {
+  /**
+   * The batch loss's gradient at `values` (the trainable blocks, by name), scaled per block as
+   * the `grads` of update are (see ParamBlockSpec.lrScale). Call inside tf.tidy.
+   */
+  gradient(values: ParamValues): ParamValues;
+}
+
+/**
+ * An optimizer, as in optax: it turns gradients into updates, which are added to the
+ * parameters (so a descent step has negative updates). `chain(...)` composes them.
+ * Tensors in the returned state are kept by the caller across steps.
+ */
 export interface GradientTransformation<S = OptimizerState> {
   init(params: ParamValues, context?: OptimizerContext): S;
 
-  update(grads: ParamValues, state: S, params: ParamValues): { updates: ParamValues; state: S };
+  update(
+    grads: ParamValues,
+    state: S,
+    params: ParamValues,
+    context?: UpdateContext,
+  ): { updates: ParamValues; state: S };
+
+  /**
+   * Optional: numbers to log with the loss (`tau`, the training time elapsed: the sum of the
+   * step sizes taken; an integrator's current step size). Plain numbers from the state only.
+   */
+  metrics?(state: S): Record<string, number>;
 }
 
 /** What the built-in trainer hands to analyses: the model at the current state of training. */

@@ -31,6 +31,14 @@ export interface ParamBlockSpec {
   role: ParamRole;
   /** Index of the layer the block belongs to, when it belongs to one. */
   layer?: number;
+  /**
+   * Learning-rate multiplier of the block (default 1), for parameterisations that scale step
+   * sizes per block (mean-field: L·M). The trainer multiplies the block's gradient by it before
+   * the optimizer, so it is exactly a per-block learning rate for gradient descent and the
+   * gradient flow, while an optimizer's own weight decay is not multiplied; scale-invariant
+   * optimizers (Adam) are unaffected by it.
+   */
+  lrScale?: number;
 }
 
 export interface ParamBlock extends ParamBlockSpec {
@@ -100,6 +108,7 @@ export class ParamSet {
         name: spec.name,
         role: spec.role,
         ...(spec.layer === undefined ? {} : { layer: spec.layer }),
+        ...(spec.lrScale === undefined ? {} : { lrScale: spec.lrScale }),
         variable,
         shape: variable.shape,
         size: variable.size,

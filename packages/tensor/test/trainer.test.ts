@@ -7,6 +7,7 @@ import {
   Rng,
   startMinibatchSession,
   tf,
+  valueAndGrad,
   type Batch,
   type Dataset,
   type GradientTransformation,
@@ -234,6 +235,66 @@ describeEachBackend('the minibatch trainer', () => {
     })();
     expect(typo?.message).toContain('no parameter block matches');
     expect(typo?.hint).toContain('w (head)');
+  });
+
+  it('multiplies a block gradient by its lrScale, hands optimizers the gradient at trial points, and reports optimizer metrics', () => {
+    const scaled: ModelBuilder = {
+      build: (info) => {
+        const model = linearModel.build(info);
+        const params = ParamSet.create([
+          { name: 'w', role: 'head', lrScale: 4, init: { values: [0, 0, 0], shape: [3, 1] } },
+          { name: 'b', role: 'bias', init: { values: [0], shape: [1] } },
+        ]);
+        model.params.dispose();
+        return { ...model, params, dispose: () => params.dispose() };
+      },
+    };
+    const seen: Record<string, number[]>[] = [];
+    const probe: GradientTransformation<{ steps: number }> = {
+      init: () => ({ steps: 0 }),
+      update: (grads, state, params, context) => {
+        const shifted = { w: tf.add(params.w!, 1), b: params.b! };
+        seen.push({
+          w: Array.from(grads.w!.dataSync()),
+          b: Array.from(grads.b!.dataSync()),
+          trialW: Array.from(context!.gradient(shifted).w!.dataSync()),
+        });
+        return { ...sgd(0.01).update(grads, {}, params), state: { steps: state.steps + 1 } };
+      },
+      metrics: (state) => ({ tau: 0.01 * state.steps }),
+    };
+    const session = startMinibatchSession({
+      dataset: linearData(),
+      model: scaled,
+      optimizer: probe,
+      seed: 0,
+    });
+    expect(session.metrics()).toEqual({ tau: 0 });
+    const plain = startMinibatchSession({
+      dataset: linearData(),
+      model: linearModel,
+      optimizer: sgd(0.01),
+      seed: 0,
+    });
+    const target = plain.target();
+    const batch = linearData().batch(0);
+    const [gw, gb, trial] = tf.tidy(() => {
+      const loss = target.lossOn(batch);
+      const at = valueAndGrad(loss, target.params).grads;
+      const shifted = valueAndGrad(loss, target.params, {
+        at: { w: tf.add(target.params.block('w').variable, 1) },
+      }).grads;
+      return [at.w!.dataSync(), at.b!.dataSync(), shifted.w!.dataSync()];
+    });
+    session.step(0);
+    expect(session.metrics()).toEqual({ tau: 0.01 });
+    seen[0]!.w!.forEach((g, i) => expect(g).toBeCloseTo(4 * gw[i]!, 5));
+    expect(seen[0]!.b![0]).toBeCloseTo(gb[0]!, 5);
+    seen[0]!.trialW!.forEach((g, i) => expect(g).toBeCloseTo(4 * trial[i]!, 5));
+    expect(trial[0]).not.toBeCloseTo(gw[0]!, 3);
+    session.dispose();
+    plain.dispose();
+    tf.dispose([batch.inputs, batch.targets]);
   });
 
   it('hands analyses a target they can differentiate', () => {

@@ -46,20 +46,22 @@ export function gradientsOf(
 }
 
 /**
- * The loss at the current parameter values and its gradient with respect to `wrt`
- * (default: the trainable blocks). The loss sees every block's value, frozen ones included.
+ * The loss at the current parameter values (or at `at`, for the blocks it names) and its
+ * gradient with respect to `wrt` (default: the trainable blocks). The loss sees every block's
+ * value, frozen ones included.
  * Returns tensors: call inside tf.tidy, or dispose them.
  */
 export function valueAndGrad(
   loss: LossFunction,
   params: ParamSet,
-  options: { wrt?: ParamSet } = {},
+  options: { wrt?: ParamSet; at?: ParamValues } = {},
 ): { value: Scalar; grads: ParamValues } {
   const wrt = options.wrt ?? params.trainable();
-  const values = params.values();
+  // `at` moves some blocks elsewhere (an integrator's trial point); the others keep their values.
+  const values = { ...params.values(), ...options.at };
   const { value, grads } = gradientsOf(
     () => loss(values),
-    wrt.blocks.map((b) => b.variable),
+    wrt.blocks.map((b) => values[b.name]!),
   );
   return {
     value: value as Scalar,

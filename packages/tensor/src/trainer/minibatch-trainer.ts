@@ -21,9 +21,10 @@ import {
   type AnalysisTarget,
   type Batch,
   type OptimizerContext,
+  type UpdateContext,
 } from '../contracts.js';
 
-import type { ParamSet } from '../param-set.js';
+import type { ParamSet, ParamValues } from '../param-set.js';
 import {
   paramSelectorSchema,
   toParamSelector,
@@ -55,6 +56,8 @@ const GROWING_STEPS_FOR_A_LEAK = 3;
 /** A training session whose analysis target is an AnalysisTarget. */
 export interface MinibatchSession extends TrainingSession {
   target(): AnalysisTarget;
+  metrics(): Record<string, number>;
+
 }
 
 /** Starts a session; exported so code can train without a spec (see the README). */
@@ -70,6 +73,14 @@ export function startMinibatchSession(
   const optimizer = asGradientTransformation(parts.optimizer);
   applyTrainable(model.params, config.trainable);
   const trainable = model.params.trainable();
+  // Per-block learning-rate multipliers (mean-field, μP) act on the gradient: see lrScale.
+  const scaleGradients = (grads: ParamValues): ParamValues =>
+    Object.fromEntries(
+      trainable.blocks.map((b) => {
+        const g = grads[b.name]!;
+        return [b.name, b.lrScale === undefined || b.lrScale === 1 ? g : tf.mul(g, b.lrScale)];
+      }),
+    );
   if (trainable.blocks.length === 0) {
     throw new TdxError(
       'INVALID_ARGUMENT',
@@ -139,10 +150,20 @@ export function startMinibatchSession(
       const before = tf.memory().numTensors;
       const [loss, next, applied] = tf.tidy(() => {
         const batch = dataset.batch(step);
-        const { value, grads } = valueAndGrad((values) => model.loss(values, batch), model.params, {
-          wrt: trainable,
-        });
-        const { updates, state: nextState } = optimizer.update(grads, state, trainable.values());
+        const lossOf = (values: ParamValues) => model.loss(values, batch);
+        const { value, grads } = valueAndGrad(lossOf, model.params, { wrt: trainable });
+        const context: UpdateContext = {
+          gradient: (values) =>
+            scaleGradients(
+              valueAndGrad(lossOf, model.params, { wrt: trainable, at: values }).grads,
+            ),
+        };
+        const { updates, state: nextState } = optimizer.update(
+          scaleGradients(grads),
+          state,
+          trainable.values(),
+          context,
+        );
         const applied = trainable.blocks.map((block) => {
           const update = updates[block.name];
           if (!update)
@@ -166,6 +187,9 @@ export function startMinibatchSession(
       const value = scalar(loss);
       checkLeak(before);
       return value;
+    },
+    metrics() {
+      return optimizer.metrics?.(state) ?? {};
     },
     loss(step) {
       return scalar(tf.tidy(() => model.loss(model.params.values(), dataset.batch(step))));
@@ -202,7 +226,6 @@ export function startMinibatchSession(
             ) as unknown as Batch;
             for (const t of tensorsIn(batch)) tf.keep(t);
             cachedTrainBatch = { step: stepsDone, batch };
-
           }
           return cachedTrainBatch.batch;
         },
