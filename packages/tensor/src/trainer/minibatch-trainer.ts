@@ -57,7 +57,6 @@ const GROWING_STEPS_FOR_A_LEAK = 3;
 export interface MinibatchSession extends TrainingSession {
   target(): AnalysisTarget;
   metrics(): Record<string, number>;
-
 }
 
 /** Starts a session; exported so code can train without a spec (see the README). */
@@ -206,6 +205,7 @@ export function startMinibatchSession(
         params: model.params,
         step: stepsDone,
         lossOn: (batch) => (values) => model.loss(values, batch),
+        optimizerMetrics: () => optimizer.metrics?.(state) ?? {},
         lastUpdate: () => {
           if (!lastUpdates) return undefined;
           const flat = new Float64Array(trainable.size);
