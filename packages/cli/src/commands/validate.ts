@@ -1,4 +1,4 @@
-import { readSpecFile, resolveSpec, specToJson, type Registry } from '@tdx/core';
+import { readSpecFile, resolveExperiment, specToJson, type Registry } from '@tdx/core';
 import { dirname } from 'node:path';
 import { EXIT, type CliIo } from '../io.js';
 
@@ -9,14 +9,14 @@ export async function validateCommand(
   io: CliIo,
 ): Promise<number> {
   const source = readSpecFile(specFile);
-  const spec = await resolveSpec(source.raw, {
+  const { spec, runs } = await resolveExperiment(source.raw, {
     registry: registry.child(),
     source,
     baseDir: dirname(source.path),
   });
   io.out(`${JSON.stringify(specToJson(spec), null, 2)}\n`);
   io.err(
-    `tdx: ${specFile} is valid: ${spec.optimizers.length} run(s) of ${spec.train.steps} steps\n`,
+    `tdx: ${specFile} is valid: ${runs.length} run(s) of ${spec.train.steps} steps\n`,
   );
   return EXIT.ok;
 }
