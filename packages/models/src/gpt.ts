@@ -24,16 +24,9 @@ import {
 import { createKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 
-import {
-  causalMask,
-  constantInit,
-  dense,
-  normalInit,
-  transformerBlock,
-  transformerBlockParams,
-  type BlockInit,
-} from './layers.js';
-import { headsDivideWidth, transformerFields } from './transformer-config.js';
+import { causalMask, constantInit, dense, normalInit, type BlockInit } from './layers.js';
+import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
+import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 
 export const gptConfig = z
   .object({
@@ -84,7 +77,7 @@ export function buildGpt(
     );
   const D = config.width;
   const rng = new Rng(seed);
-  const shape = { width: D, heads: config.heads, mlpWidth: config.mlpRatio * D };
+  const shape = blockShape(config);
   const specs: BlockInit[] = [
     { name: 'embed.token', role: 'embedding', init: normalInit(rng, [V, D], config.initStd) },
     { name: 'embed.position', role: 'position', init: normalInit(rng, [T, D], config.initStd) },
@@ -109,8 +102,7 @@ export function buildGpt(
       const positions = tf.slice(values['embed.position']!, [0, 0], [t, D]);
       let x = tf.add(embedding(values['embed.token']!, tokens), positions);
       const m = t === length ? mask : tf.slice(mask, [0, 0], [t, t]);
-      for (let l = 0; l < config.layers; l++)
-        x = transformerBlock(x, values, l, config.heads, kernel, m);
+      for (let l = 0; l < config.layers; l++) x = transformerBlock(x, values, l, shape, kernel, m);
       const h = layerNorm(x, values['norm.gain'], values['norm.bias']);
       return config.tiedHead
         ? dense(h, tf.transpose(values['embed.token']!))
@@ -120,6 +112,7 @@ export function buildGpt(
   return {
     params,
     predict,
+    ...meanFieldParts(shape),
     loss: (values: ParamValues, batch: Batch) =>
       tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
     dispose: () => {

@@ -9,3 +9,5 @@ export * from './cnn.js';
 export * from './quadratic-form.js';
 export { register } from './register.js';
 export * from './kernels/index.js';
+export * from './transformer-block.js';
+export * from './transformer-config.js';

@@ -27,15 +27,9 @@ import {
 } from '@tdx/tensor';
 import { createKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
-import {
-  constantInit,
-  dense,
-  normalInit,
-  transformerBlock,
-  transformerBlockParams,
-  type BlockInit,
-} from './layers.js';
-import { headsDivideWidth, transformerFields } from './transformer-config.js';
+import { constantInit, dense, normalInit, type BlockInit } from './layers.js';
+import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
+import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 
 export const textTransformerConfig = z.object({ ...transformerFields }).refine(...headsDivideWidth);
 
@@ -101,7 +95,7 @@ export function buildTextTransformer(
   } = textClassificationShape(info, 'text-transformer');
   const D = config.width;
   const rng = new Rng(seed);
-  const shape = { width: D, heads: config.heads, mlpWidth: config.mlpRatio * D };
+  const shape = blockShape(config);
   const specs: BlockInit[] = [
     { name: 'embed.token', role: 'embedding', init: normalInit(rng, [V, D], config.initStd) },
     {
@@ -132,7 +126,7 @@ export function buildTextTransformer(
       const positions = tf.slice(values['embed.position']!, [0, 0], [t, D]);
       let x = tf.add(embedding(values['embed.token']!, tokens), positions);
       for (let l = 0; l < config.layers; l++)
-        x = transformerBlock(x, values, l, config.heads, kernel, allowed);
+        x = transformerBlock(x, values, l, shape, kernel, allowed);
       const pooled = layerNorm(maskedMean(x, real), values['norm.gain'], values['norm.bias']);
       return dense(pooled, values.head!, values['head.bias']);
     });
@@ -140,6 +134,7 @@ export function buildTextTransformer(
   return {
     params,
     predict,
+    ...meanFieldParts(shape),
     loss: (values: ParamValues, batch: Batch) =>
       tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
     dispose: () => params.dispose(),

@@ -1,23 +1,58 @@
-/** The config every attention model shares (gpt, vit), and the check it needs. */
+/** The config every attention model shares (gpt, vit, text-transformer), and its checks. */
 import { pluginRef, z } from '@tdx/core';
+import type { BlockShape } from './transformer-block.js';
 
 export const transformerFields = {
   /** The attention-kernel plugin: a name, or `{ name, ...config }` (default softmax). */
   attention: pluginRef('attention-kernel', 'softmax'),
-
   layers: z.number().int().positive().default(2),
   width: z.number().int().positive().default(64),
   heads: z.number().int().positive().default(4),
+  /** Each head's width p; default width / heads (then heads must divide width). */
+  headDim: z.number().int().positive().optional(),
   mlpRatio: z.number().int().positive().default(4),
+  /** The MLP's hidden width (neurons); default mlpRatio · width. */
+  mlpWidth: z.number().int().positive().optional(),
   /** Standard deviation of the normal initialisation of every weight (GPT-2: 0.02). */
   initStd: z.number().positive().default(0.02),
+  /**
+   * `standard`, or `mean-field`: each sublayer (α / (L·M)) Σ_j f(H; θ_j) over its M heads or
+   * neurons, per-unit learning-rate multiplier L·M, no projection biases (see transformer-block.ts).
+   */
+  parameterization: z.enum(['standard', 'mean-field']).default('standard'),
+  /** α of the mean-field scaling. */
+  alpha: z.number().positive().default(1),
 };
 
-/** Heads split the width evenly; as arguments of zod's refine. */
+type TransformerConfig = {
+  width: number;
+  heads: number;
+  headDim?: number | undefined;
+  mlpRatio: number;
+  mlpWidth?: number | undefined;
+  layers: number;
+  parameterization: 'standard' | 'mean-field';
+  alpha: number;
+};
+
+/** Heads split the width evenly unless each head's width is given; as arguments of zod's refine. */
 export const headsDivideWidth: [
-  (c: { width: number; heads: number }) => boolean,
+  (c: { width: number; heads: number; headDim?: number | undefined }) => boolean,
   { message: string; path: string[] },
 ] = [
-  (c) => c.width % c.heads === 0,
-  { message: 'width must be a multiple of heads', path: ['heads'] },
+  (c) => c.headDim !== undefined || c.width % c.heads === 0,
+  { message: 'width must be a multiple of heads (or give headDim)', path: ['heads'] },
 ];
+
+/** The block shape a config describes. */
+export function blockShape(config: TransformerConfig): BlockShape {
+  return {
+    width: config.width,
+    heads: config.heads,
+    headDim: config.headDim ?? config.width / config.heads,
+    mlpWidth: config.mlpWidth ?? config.mlpRatio * config.width,
+    parameterization: config.parameterization,
+    layers: config.layers,
+    alpha: config.alpha,
+  };
+}

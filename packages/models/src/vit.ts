@@ -22,16 +22,10 @@ import {
 import { createKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 
-import {
-  constantInit,
-  dense,
-  normalInit,
-  transformerBlock,
-  transformerBlockParams,
-  type BlockInit,
-} from './layers.js';
+import { constantInit, dense, normalInit, type BlockInit } from './layers.js';
 import { imageClassificationShape } from './tasks.js';
-import { headsDivideWidth, transformerFields } from './transformer-config.js';
+import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
+import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 
 export const vitConfig = z
   .object({
@@ -73,7 +67,7 @@ export function buildVit(
   const patches = (height / P) * (width / P);
   const D = config.width;
   const rng = new Rng(seed);
-  const shape = { width: D, heads: config.heads, mlpWidth: config.mlpRatio * D };
+  const shape = blockShape(config);
   const specs: BlockInit[] = [
     {
       name: 'embed.patch',
@@ -103,8 +97,7 @@ export function buildVit(
       const tokens = dense(patchify(images, P), values['embed.patch']!, values['embed.patch.bias']);
       const cls = tf.tile(values['embed.class']!, [B, 1, 1]);
       let x = tf.add(tf.concat([cls, tokens], 1), values['embed.position']!);
-      for (let l = 0; l < config.layers; l++)
-        x = transformerBlock(x, values, l, config.heads, kernel);
+      for (let l = 0; l < config.layers; l++) x = transformerBlock(x, values, l, shape, kernel);
       const first = tf.reshape(
         tf.slice(layerNorm(x, values['norm.gain'], values['norm.bias']), [0, 0, 0], [B, 1, D]),
         [B, D],
@@ -115,6 +108,7 @@ export function buildVit(
   return {
     params,
     predict,
+    ...meanFieldParts(shape),
     loss: (values: ParamValues, batch: Batch) =>
       tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
     dispose: () => params.dispose(),

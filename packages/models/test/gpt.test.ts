@@ -98,7 +98,13 @@ describe('gpt', () => {
   it('ties the head to the embedding when asked, and rejects a width the heads cannot split', () => {
     const registry = register(createRegistry());
     expect(registry.check('model', { name: 'gpt', width: 10, heads: 4 }, 'model').problems).toEqual(
-      [{ path: 'model.heads', message: 'width must be a multiple of heads', value: 4 }],
+      [
+        {
+          path: 'model.heads',
+          message: 'width must be a multiple of heads (or give headDim)',
+          value: 4,
+        },
+      ],
     );
     const tied = buildGpt(gptConfig.parse({ width: 8, heads: 2, tiedHead: true }), lmInfo(4, 5), 1);
     expect(tied.params.names).not.toContain('head');

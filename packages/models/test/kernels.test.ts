@@ -96,8 +96,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
           const row = Array.from({ length: T }, (_, j) => (mask[i]![j] ? raw(i, j) : 0));
           const total = normalised ? row.reduce((a, b) => a + b, 0) : 1;
           row.forEach((r, j) => {
-            if (!mask[i]![j]) expect(w[i]![j] === 0).toBe(true); // 0 or -0
-
+            if (!mask[i]![j])
+              expect(w[i]![j] === 0).toBe(true); // 0 or -0
             else expect(w[i]![j]!).toBeCloseTo(r / total, 5);
           });
         }

@@ -203,7 +203,13 @@ describe('text-transformer', () => {
     model.dispose();
     expect(
       registry.check('model', { name: 'text-transformer', width: 10, heads: 4 }, 'model').problems,
-    ).toEqual([{ path: 'model.heads', message: 'width must be a multiple of heads', value: 4 }]);
+    ).toEqual([
+      {
+        path: 'model.heads',
+        message: 'width must be a multiple of heads (or give headDim)',
+        value: 4,
+      },
+    ]);
     expect(() => builder.build(lmInfo(4, 5))).toThrow(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',

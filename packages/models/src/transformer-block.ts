@@ -1,0 +1,202 @@
+/**
+ * One pre-LayerNorm Transformer block, shared by gpt, vit and text-transformer, in two
+ * parameterisations:
+ *
+ * - `standard`: H ← H + attn(LN(H)); H ← H + MLP(LN(H)), each projection with a bias; the heads
+ *   split the width (p = width / heads), and the output projection sums the heads.
+ * - `mean-field` (Gao et al., NeurIPS 2024; Lu et al. 2020): every sublayer is an average of
+ *   M exchangeable units scaled by depth, H ← H + (α / (L·M)) Σ_j f(LN(H); θ_j). An attention
+ *   unit is one head, θ_j = (W_Q,j, W_K,j, W_V,j, W_O,j) with W_Q,j, W_K,j, W_V,j ∈ R^{D×p} and
+ *   W_O,j ∈ R^{p×D}; an MLP unit is one neuron, θ_j = (w_j ∈ R^D, b_j, a_j ∈ R^D), f = a_j·gelu(w_jᵀh
+ *   + b_j). No other biases. Heads keep their dimension p as M grows (they need not divide D).
+ *   Every unit's blocks carry lrScale = L·M, so that gradient descent with learning rate η moves
+ *   each particle at O(1) speed and η·steps is the time τ of the limit's Wasserstein gradient
+ *   flow (see ParamBlockSpec.lrScale); an optimizer's weight decay λ then gives −λθ in that flow.
+ */
+import {
+  gelu,
+  layerNorm,
+  tf,
+  type AttentionKernel,
+  type MeanFieldScaling,
+  type Model,
+  type ParamBlockSpec,
+  type ParamValues,
+  type ParticleGroup,
+  type Rng,
+  type Tensor,
+} from '@tdx/tensor';
+import { attend } from './kernels/attention.js';
+import { constantInit, dense, normalInit, type BlockInit } from './layers.js';
+
+export type Parameterization = 'standard' | 'mean-field';
+
+export interface BlockShape {
+  /** D: the residual stream's width. */
+  width: number;
+  /** M of the attention sublayer. */
+  heads: number;
+  /** p: each head's query/key/value width. Standard: width / heads. */
+  headDim: number;
+  /** Neurons of the MLP sublayer (M of the MLP in mean-field). */
+  mlpWidth: number;
+  parameterization: Parameterization;
+  /** L: the number of blocks (mean-field scales each branch by 1/L). */
+  layers: number;
+  /** α of the mean-field scaling. */
+  alpha: number;
+}
+
+/** The standard shape: heads split the width, no mean-field scaling. */
+export function standardShape(width: number, heads: number, mlpWidth: number): BlockShape {
+  return {
+    width,
+    heads,
+    headDim: width / heads,
+    mlpWidth,
+    parameterization: 'standard',
+    layers: 1,
+    alpha: 1,
+  };
+}
+
+/** Mean-field branch scales α / (L·M) of the two sublayers; 1 in the standard parameterisation. */
+export function branchScales(shape: BlockShape): { attention: number; mlp: number } {
+  if (shape.parameterization === 'standard') return { attention: 1, mlp: 1 };
+  return {
+    attention: shape.alpha / (shape.layers * shape.heads),
+    mlp: shape.alpha / (shape.layers * shape.mlpWidth),
+  };
+}
+
+export function meanFieldScaling(shape: BlockShape): MeanFieldScaling | undefined {
+  return shape.parameterization === 'mean-field'
+    ? { layers: shape.layers, heads: shape.heads, neurons: shape.mlpWidth, alpha: shape.alpha }
+    : undefined;
+}
+
+/** Parameter blocks of one block, named `layers.<l>.*`, drawn in a fixed order. */
+export function transformerBlockParams(
+  layer: number,
+  shape: BlockShape,
+  rng: Rng,
+  initStd: number,
+): BlockInit[] {
+  const { width: D, mlpWidth: N } = shape;
+  const inner = shape.heads * shape.headDim;
+  const meanField = shape.parameterization === 'mean-field';
+  const p = `layers.${layer}`;
+  const attentionScale = meanField ? { lrScale: shape.layers * shape.heads } : {};
+  const mlpScale = meanField ? { lrScale: shape.layers * N } : {};
+  const w = (
+    name: string,
+    role: ParamBlockSpec['role'],
+    rows: number,
+    cols: number,
+    scale: { lrScale?: number },
+    bias: 'bias' | 'unit' | 'none',
+  ): BlockInit[] => [
+    { name, role, layer, ...scale, init: normalInit(rng, [rows, cols], initStd) },
+    ...(bias === 'none'
+      ? []
+      : bias === 'unit'
+        ? // A neuron's own bias b_j: part of its particle, trained at its rate.
+          [{ name: `${name}.bias`, role, layer, ...scale, init: constantInit([cols], 0) }]
+        : [{ name: `${name}.bias`, role: 'bias' as const, layer, init: constantInit([cols], 0) }]),
+  ];
+  const projectionBias = meanField ? 'none' : 'bias';
+  return [
+    { name: `${p}.norm1.gain`, role: 'norm', layer, init: constantInit([D], 1) },
+    { name: `${p}.norm1.bias`, role: 'norm', layer, init: constantInit([D], 0) },
+    ...w(`${p}.attn.query`, 'query', D, inner, attentionScale, projectionBias),
+    ...w(`${p}.attn.key`, 'key', D, inner, attentionScale, projectionBias),
+    ...w(`${p}.attn.value`, 'value', D, inner, attentionScale, projectionBias),
+    ...w(`${p}.attn.output`, 'output', inner, D, attentionScale, projectionBias),
+    { name: `${p}.norm2.gain`, role: 'norm', layer, init: constantInit([D], 1) },
+    { name: `${p}.norm2.bias`, role: 'norm', layer, init: constantInit([D], 0) },
+    ...w(`${p}.mlp.in`, 'mlp', D, N, mlpScale, meanField ? 'unit' : 'bias'),
+    ...w(`${p}.mlp.out`, 'mlp', N, D, mlpScale, projectionBias),
+  ];
+}
+
+/** [batch, tokens, heads·p] -> [batch, heads, tokens, p]. */
+function splitHeads(x: Tensor, heads: number): Tensor {
+  const [B, T, W] = x.shape as [number, number, number];
+  return tf.transpose(tf.reshape(x, [B, T, heads, W / heads]), [0, 2, 1, 3]);
+}
+
+/**
+ * x + s_att · attn(LN(x)); then x + s_mlp · MLP(LN(x)), GELU (exact, erf), attention through
+ * `kernel`; s = 1 (standard) or α/(L·M) (mean-field).
+ */
+export function transformerBlock(
+  x: Tensor,
+  values: ParamValues,
+  layer: number,
+  shape: BlockShape,
+  kernel: AttentionKernel,
+  allowed?: Tensor,
+): Tensor {
+  const p = (name: string) => values[`layers.${layer}.${name}`]!;
+  const [B, T] = x.shape as [number, number, number];
+  const scales = branchScales(shape);
+  const h = layerNorm(x, p('norm1.gain'), p('norm1.bias'));
+  const project = (name: string) =>
+    splitHeads(dense(h, p(name), values[`layers.${layer}.${name}.bias`]), shape.heads);
+  const [q, k, v] = [project('attn.query'), project('attn.key'), project('attn.value')];
+  const attended = tf.reshape(tf.transpose(attend(kernel, q, k, v, allowed), [0, 2, 1, 3]), [
+    B,
+    T,
+    shape.heads * shape.headDim,
+  ]);
+  const attention = dense(attended, p('attn.output'), values[`layers.${layer}.attn.output.bias`]);
+  const afterAttention = tf.add(x, scaled(attention, scales.attention));
+  const m = layerNorm(afterAttention, p('norm2.gain'), p('norm2.bias'));
+  const hidden = gelu(dense(m, p('mlp.in'), p('mlp.in.bias')));
+  const mlp = dense(hidden, p('mlp.out'), values[`layers.${layer}.mlp.out.bias`]);
+  return tf.add(afterAttention, scaled(mlp, scales.mlp));
+}
+
+const scaled = (x: Tensor, s: number): Tensor => (s === 1 ? x : tf.mul(x, s));
+
+/**
+ * The particles of every block at `values` (parameters, or any map of the same shapes, such as
+ * gradients): per layer, one vector per head (its columns of W_Q, W_K, W_V, then its rows of
+ * W_O) and one per neuron (its column of W_in, its bias, its row of W_out).
+ */
+export function transformerParticles(values: ParamValues, shape: BlockShape): ParticleGroup[] {
+  const { width: D, heads: M, headDim: P, mlpWidth: N } = shape;
+  const groups: ParticleGroup[] = [];
+  for (let layer = 0; layer < shape.layers; layer++) {
+    const read = (name: string) => values[`layers.${layer}.${name}`]!.dataSync();
+    const [q, k, v, o] = ['attn.query', 'attn.key', 'attn.value', 'attn.output'].map(read);
+    const headDimension = 4 * D * P;
+    const heads = new Float64Array(M * headDimension);
+    for (let j = 0; j < M; j++) {
+      let at = j * headDimension;
+      for (const matrix of [q!, k!, v!])
+        for (let r = 0; r < D; r++)
+          for (let c = 0; c < P; c++) heads[at++] = matrix[r * M * P + j * P + c]!;
+      for (let r = 0; r < P; r++)
+        for (let c = 0; c < D; c++) heads[at++] = o![(j * P + r) * D + c]!;
+    }
+    groups.push({ kind: 'attention', layer, count: M, dimension: headDimension, values: heads });
+    const [wIn, bIn, wOut] = ['mlp.in', 'mlp.in.bias', 'mlp.out'].map(read);
+    const neuronDimension = 2 * D + 1;
+    const neurons = new Float64Array(N * neuronDimension);
+    for (let j = 0; j < N; j++) {
+      let at = j * neuronDimension;
+      for (let r = 0; r < D; r++) neurons[at++] = wIn![r * N + j]!;
+      neurons[at++] = bIn![j]!;
+      for (let c = 0; c < D; c++) neurons[at++] = wOut![j * D + c]!;
+    }
+    groups.push({ kind: 'mlp', layer, count: N, dimension: neuronDimension, values: neurons });
+  }
+  return groups;
+}
+
+/** What a model adds to itself for mean-field analyses: its scaling and its particles. */
+export function meanFieldParts(shape: BlockShape): Pick<Model, 'meanField' | 'particles'> {
+  const meanField = meanFieldScaling(shape);
+  return meanField ? { meanField, particles: (values) => transformerParticles(values, shape) } : {};
+}
