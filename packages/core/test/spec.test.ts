@@ -131,7 +131,27 @@ describe('resolveSpec', () => {
     ]);
   });
 
+  it('reads YAML merge keys, so entries can share a base config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tdx-spec-'));
+    const file = join(dir, 'merged.yaml');
+    writeFileSync(
+      file,
+      [
+        'optimizers:',
+        '  - &base { name: toy-gd, label: slow, lr: 0.1 }',
+        '  - { <<: *base, label: fast, lr: 0.5 }',
+      ].join('\n'),
+    );
+    expect(readSpecFile(file).raw).toEqual({
+      optimizers: [
+        { name: 'toy-gd', label: 'slow', lr: 0.1 },
+        { name: 'toy-gd', label: 'fast', lr: 0.5 },
+      ],
+    });
+  });
+
   it('reports a YAML syntax error with its line', () => {
+
     const dir = mkdtempSync(join(tmpdir(), 'tdx-spec-'));
     const file = join(dir, 'broken.yaml');
     writeFileSync(file, 'name: toy\noptimizers: [a, b\n');

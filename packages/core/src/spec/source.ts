@@ -39,7 +39,8 @@ export function readSpecFile(file: string): SpecSource {
     });
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // merge: YAML merge keys (`<<: *base`), so a recipe can share one model config among sizes.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
     const problems: Problem[] = doc.errors.map((e) => {
       const at = lineCounter.linePos(e.pos[0]);
