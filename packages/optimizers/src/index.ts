@@ -11,3 +11,4 @@ export * from './adam.js';
 export { register } from './register.js';
 export * from './blockwise-gd.js';
 export * from './block-curvature.js';
+export * from './gradient-flow.js';

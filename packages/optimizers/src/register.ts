@@ -1,9 +1,10 @@
 import type { Registry } from '@tdx/core';
 import { adamPlugin } from './adam.js';
 import { blockwiseGdPlugin } from './blockwise-gd.js';
+import { gradientFlowPlugin } from './gradient-flow.js';
 import { sgdPlugin } from './sgd.js';
 
 /** Registers the built-in optimizers. */
 export function register(registry: Registry): Registry {
-  return registry.register(sgdPlugin, adamPlugin, blockwiseGdPlugin);
+  return registry.register(sgdPlugin, adamPlugin, blockwiseGdPlugin, gradientFlowPlugin);
 }
