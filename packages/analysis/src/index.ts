@@ -33,3 +33,4 @@ export * from './landscape/top-eigenvectors.js';
 export * from './landscape/endpoints.js';
 export * from './landscape/evaluate.js';
 export * from './statistics/index.js';
+export * from './plugins/mean-field.js';

@@ -2,6 +2,7 @@ import type { Registry } from '@tdx/core';
 import { accuracyPlugin } from './plugins/accuracy.js';
 import { initConditionsPlugin } from './plugins/init-conditions.js';
 import { lossLandscapePlugin } from './plugins/loss-landscape.js';
+import { meanFieldPlugin } from './plugins/mean-field.js';
 import { blockHeterogeneityPlugin } from './plugins/block-heterogeneity.js';
 import { directionalSmoothnessPlugin } from './plugins/directional-smoothness.js';
 import { gradientNoisePlugin } from './plugins/gradient-noise.js';
@@ -27,5 +28,6 @@ export function register(registry: Registry): Registry {
     accuracyPlugin,
     initConditionsPlugin,
     lossLandscapePlugin,
+    meanFieldPlugin,
   );
 }

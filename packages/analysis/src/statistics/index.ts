@@ -5,3 +5,4 @@ export * from './gaussian-control.js';
 export * from './gram-matrix.js';
 export * from './tail-summary.js';
 export * from './tail-comparison.js';
+export * from './wasserstein.js';
