@@ -312,10 +312,14 @@ describe.each(['wasm', 'cpu'] as const)('mean-field [%s]', (backend) => {
     const data = meanField(untimed.target, config).data;
     expect(data.tau).toBeNull();
     expect(data.tauReason).toMatch(/reports no tau/);
-    untimed.dispose();
     const decayed = fakeTarget(w, c, a, { metrics: { tau: 1, weightDecay: 0.1 } });
     expect(() => meanField(decayed.target, config)).toThrow(/differs from the optimizer's 0.1/);
+    // Without weightDecay of its own, the analysis takes the optimizer's λ.
+    const own = meanField(decayed.target, meanFieldConfig.parse({})).data;
+    expect(own.weightDecay).toBe(0.1);
+    expect(() => meanField(untimed.target, meanFieldConfig.parse({}))).toThrow(/needs λ/);
     decayed.dispose();
+    untimed.dispose();
   });
 
   it('records a seeded subsample of (θ, t) per kind, the same at every call', () => {
@@ -380,11 +384,11 @@ describe.each(['wasm', 'cpu'] as const)('mean-field [%s]', (backend) => {
     }
   });
 
-  it('is a registered plugin whose weightDecay must be given', () => {
+  it('is a registered plugin whose weightDecay, when given, is checked', () => {
     const registry = createRegistry().register(meanFieldPlugin);
     let error: unknown;
     try {
-      registry.create<AnalysisInstance>('analysis', { name: 'mean-field' });
+      registry.create<AnalysisInstance>('analysis', { name: 'mean-field', weightDecay: -1 });
     } catch (e) {
       error = e;
     }

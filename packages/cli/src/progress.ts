@@ -18,10 +18,20 @@ function formatNumber(x: unknown): string {
 }
 
 function formatRecord(record: MetricsRecord): string {
-  return Object.entries(record)
-    .filter(([k, v]) => k !== 'step' && k !== 'optimizer' && v !== undefined)
-    .map(([k, v]) => `${k} ${formatNumber(v)}`)
-    .join('  ');
+  return (
+    Object.entries(record)
+      // Of the optimizer's numbers only τ: the rest (lr, λ, step sizes) is in metrics.jsonl.
+      .filter(
+        ([k, v]) =>
+          k !== 'step' &&
+          k !== 'optimizer' &&
+          v !== undefined &&
+          (!k.startsWith('optimizer.') || k === 'optimizer.tau'),
+      )
+
+      .map(([k, v]) => `${k} ${formatNumber(v)}`)
+      .join('  ')
+  );
 }
 
 function seconds(ms: number): string {

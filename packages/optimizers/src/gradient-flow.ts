@@ -241,6 +241,7 @@ export function gradientFlow(
       stepSize: state.step,
       rejected: state.rejected,
       evaluations: state.evaluations,
+      weightDecay: config.weightDecay,
       ...(config.method === 'heun' ? { curvature: state.curvature } : {}),
     }),
   };

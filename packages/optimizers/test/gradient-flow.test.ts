@@ -211,6 +211,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         stepSize: state.step,
         rejected: state.rejected,
         evaluations: state.evaluations,
+        weightDecay: 0,
         curvature: state.curvature,
       });
       expect(opt.metrics!(opt.init({}))).toEqual({
@@ -218,6 +219,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         stepSize: Math.fround(1e-3),
         rejected: 0,
         evaluations: 0,
+        weightDecay: 0,
         curvature: 0,
       });
     });
@@ -272,6 +274,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         'rejected',
         'stepSize',
         'tau',
+        'weightDecay',
       ]);
     });
 

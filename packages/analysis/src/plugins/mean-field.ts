@@ -45,11 +45,12 @@ import {
 
 export const meanFieldConfig = z.object({
   /**
-   * λ of Q. It must equal the optimizer's `weightDecay` (decoupled, not multiplied by lrScale,
-   * as tdx's sgd/adam apply it): only then is the training the flow of this Q. No default, so
-   * that a forgotten value cannot silently give the unregularised objective.
+   * λ of Q. Default: the optimizer's `weightDecay`, as it reports it (tdx's sgd, adam and
+   * gradient-flow do; not multiplied by lrScale): only then is the training the flow of this Q.
+   * Given here, it must equal the optimizer's; with neither, the analysis fails rather than
+   * silently measure the unregularised objective.
    */
-  weightDecay: z.number().min(0),
+  weightDecay: z.number().min(0).optional(),
   /** Particles recorded per kind (attention, mlp), pooled over layers; all when fewer. */
   maxParticles: z.number().int().positive().default(512),
   /**
@@ -229,10 +230,15 @@ export function meanField(
   const scaling = model.meanField;
   if (!scaling) throw noParticles('meanField scaling ({ layers, heads, neurons, alpha })');
   const L = scaling.layers;
-  const lambda = config.weightDecay;
-
   const metrics = target.optimizerMetrics?.();
   const reported = metrics?.weightDecay;
+  const lambda = config.weightDecay ?? reported;
+  if (lambda === undefined)
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      "mean-field needs λ: the optimizer reports no weightDecay and the analysis's weightDecay is not set",
+      { hint: 'set weightDecay on the analysis to the λ of the decay the training applies' },
+    );
   if (typeof reported === 'number' && Math.abs(reported - lambda) > 1e-12 * Math.max(1, lambda)) {
     throw new TdxError(
       'INVALID_ARGUMENT',
