@@ -75,6 +75,42 @@ export function meanFieldScaling(shape: BlockShape): MeanFieldScaling | undefine
     : undefined;
 }
 
+/**
+ * The mean-field units' initial values, each unit drawn from its own stream (layer, kind,
+ * index): the first M units of a model with 2M are those of the model with M, and the other
+ * parameters do not depend on M, so models of different sizes are coupled and their distance
+ * measures the limit, not unrelated draws.
+ */
+function meanFieldUnits(
+  layer: number,
+  shape: BlockShape,
+  rng: Rng,
+  initStd: number,
+): Record<'query' | 'key' | 'value' | 'output' | 'mlpIn' | 'mlpOut', Float64Array> {
+  const { width: D, heads: M, headDim: P, mlpWidth: N } = shape;
+  const query = new Float64Array(D * M * P);
+  const key = new Float64Array(D * M * P);
+  const value = new Float64Array(D * M * P);
+  const output = new Float64Array(M * P * D);
+  for (let j = 0; j < M; j++) {
+    const unit = rng.fork('layer', layer, 'head', j).normalArray(4 * D * P, 0, initStd);
+    let at = 0;
+    for (const matrix of [query, key, value])
+      for (let r = 0; r < D; r++)
+        for (let c = 0; c < P; c++) matrix[r * M * P + j * P + c] = unit[at++]!;
+    for (let r = 0; r < P; r++)
+      for (let c = 0; c < D; c++) output[(j * P + r) * D + c] = unit[at++]!;
+  }
+  const mlpIn = new Float64Array(D * N);
+  const mlpOut = new Float64Array(N * D);
+  for (let j = 0; j < N; j++) {
+    const unit = rng.fork('layer', layer, 'neuron', j).normalArray(2 * D, 0, initStd);
+    for (let r = 0; r < D; r++) mlpIn[r * N + j] = unit[r]!;
+    for (let c = 0; c < D; c++) mlpOut[j * D + c] = unit[D + c]!;
+  }
+  return { query, key, value, output, mlpIn, mlpOut };
+}
+
 /** Parameter blocks of one block, named `layers.<l>.*`, drawn in a fixed order. */
 export function transformerBlockParams(
   layer: number,
@@ -82,40 +118,80 @@ export function transformerBlockParams(
   rng: Rng,
   initStd: number,
 ): BlockInit[] {
+  if (shape.parameterization === 'mean-field')
+    return meanFieldBlockParams(layer, shape, rng, initStd);
   const { width: D, mlpWidth: N } = shape;
   const inner = shape.heads * shape.headDim;
-  const meanField = shape.parameterization === 'mean-field';
   const p = `layers.${layer}`;
-  const attentionScale = meanField ? { lrScale: shape.layers * shape.heads } : {};
-  const mlpScale = meanField ? { lrScale: shape.layers * N } : {};
   const w = (
     name: string,
     role: ParamBlockSpec['role'],
     rows: number,
     cols: number,
-    scale: { lrScale?: number },
-    bias: 'bias' | 'unit' | 'none',
   ): BlockInit[] => [
-    { name, role, layer, ...scale, init: normalInit(rng, [rows, cols], initStd) },
-    ...(bias === 'none'
-      ? []
-      : bias === 'unit'
-        ? // A neuron's own bias b_j: part of its particle, trained at its rate.
-          [{ name: `${name}.bias`, role, layer, ...scale, init: constantInit([cols], 0) }]
-        : [{ name: `${name}.bias`, role: 'bias' as const, layer, init: constantInit([cols], 0) }]),
+    { name, role, layer, init: normalInit(rng, [rows, cols], initStd) },
+    { name: `${name}.bias`, role: 'bias', layer, init: constantInit([cols], 0) },
   ];
-  const projectionBias = meanField ? 'none' : 'bias';
   return [
     { name: `${p}.norm1.gain`, role: 'norm', layer, init: constantInit([D], 1) },
     { name: `${p}.norm1.bias`, role: 'norm', layer, init: constantInit([D], 0) },
-    ...w(`${p}.attn.query`, 'query', D, inner, attentionScale, projectionBias),
-    ...w(`${p}.attn.key`, 'key', D, inner, attentionScale, projectionBias),
-    ...w(`${p}.attn.value`, 'value', D, inner, attentionScale, projectionBias),
-    ...w(`${p}.attn.output`, 'output', inner, D, attentionScale, projectionBias),
+    ...w(`${p}.attn.query`, 'query', D, inner),
+    ...w(`${p}.attn.key`, 'key', D, inner),
+    ...w(`${p}.attn.value`, 'value', D, inner),
+    ...w(`${p}.attn.output`, 'output', inner, D),
     { name: `${p}.norm2.gain`, role: 'norm', layer, init: constantInit([D], 1) },
     { name: `${p}.norm2.bias`, role: 'norm', layer, init: constantInit([D], 0) },
-    ...w(`${p}.mlp.in`, 'mlp', D, N, mlpScale, meanField ? 'unit' : 'bias'),
-    ...w(`${p}.mlp.out`, 'mlp', N, D, mlpScale, projectionBias),
+    ...w(`${p}.mlp.in`, 'mlp', D, N),
+    ...w(`${p}.mlp.out`, 'mlp', N, D),
+  ];
+}
+
+/** Mean-field blocks: units from meanFieldUnits, lrScale L·M, no biases but the neurons'. */
+function meanFieldBlockParams(
+  layer: number,
+  shape: BlockShape,
+  rng: Rng,
+  initStd: number,
+): BlockInit[] {
+  const { width: D, mlpWidth: N } = shape;
+  const inner = shape.heads * shape.headDim;
+  const units = meanFieldUnits(layer, shape, rng, initStd);
+  const p = `layers.${layer}`;
+  const attention = { layer, lrScale: shape.layers * shape.heads };
+  const mlp = { layer, lrScale: shape.layers * N };
+  return [
+    { name: `${p}.norm1.gain`, role: 'norm', layer, init: constantInit([D], 1) },
+    { name: `${p}.norm1.bias`, role: 'norm', layer, init: constantInit([D], 0) },
+    {
+      name: `${p}.attn.query`,
+      role: 'query',
+      ...attention,
+      init: { values: units.query, shape: [D, inner] },
+    },
+    {
+      name: `${p}.attn.key`,
+      role: 'key',
+      ...attention,
+      init: { values: units.key, shape: [D, inner] },
+    },
+    {
+      name: `${p}.attn.value`,
+      role: 'value',
+      ...attention,
+      init: { values: units.value, shape: [D, inner] },
+    },
+    {
+      name: `${p}.attn.output`,
+      role: 'output',
+      ...attention,
+      init: { values: units.output, shape: [inner, D] },
+    },
+    { name: `${p}.norm2.gain`, role: 'norm', layer, init: constantInit([D], 1) },
+    { name: `${p}.norm2.bias`, role: 'norm', layer, init: constantInit([D], 0) },
+    { name: `${p}.mlp.in`, role: 'mlp', ...mlp, init: { values: units.mlpIn, shape: [D, N] } },
+    // A neuron's own bias b_j: part of its particle, trained at its rate; starts at 0.
+    { name: `${p}.mlp.in.bias`, role: 'mlp', ...mlp, init: constantInit([N], 0) },
+    { name: `${p}.mlp.out`, role: 'mlp', ...mlp, init: { values: units.mlpOut, shape: [N, D] } },
   ];
 }
 

@@ -166,8 +166,40 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+describe('sizes of a mean-field model [cpu]', () => {
+  it('are coupled: the same embedding and readout, and the first M units of 2M are those of M', async () => {
+    await useBackend('cpu');
+    const build = (heads: number) =>
+      buildGpt(
+        gptConfig.parse({
+          layers: 2,
+          width: 8,
+          heads,
+          headDim: 2,
+          mlpWidth: 2 * heads,
+          initStd: 1,
+          parameterization: 'mean-field',
+        }),
+        lmInfo(5, 7),
+        3,
+      );
+    const [small, large] = [build(3), build(6)];
+    for (const name of ['embed.token', 'embed.position', 'head'])
+      expect(large.params.block(name).variable.dataSync()).toEqual(
+        small.params.block(name).variable.dataSync(),
+      );
+    const [a, b] = [small, large].map((m) => m.particles!(m.params.values()));
+    for (let g = 0; g < a.length; g++) {
+      const { count, dimension } = a[g]!;
+      expect(b[g]!.values.slice(0, count * dimension)).toEqual(a[g]!.values);
+    }
+    small.dispose();
+    large.dispose();
+  });
+});
+
 describe('training time in the mean-field parameterisation [cpu]', () => {
-  it('moves each particle by the same amount per step whatever M, so τ = η·steps is comparable', async () => {
+  it('moves a particle at O(1) speed whatever M, and shared particles alike as M grows', async () => {
     await useBackend('cpu');
     const gd: GradientTransformation<null> = {
       init: () => null,
@@ -181,7 +213,8 @@ describe('training time in the mean-field parameterisation [cpu]', () => {
       batch: (step) => tokens(step, 16, 6, 5),
       dispose: () => undefined,
     };
-    const meanStep = (heads: number, parameterization: string) => {
+    /** One step's displacement of the first 4 heads of layer 0 (the same particles at every M). */
+    const firstHeadsStep = (heads: number): Float64Array => {
       const builder: ModelBuilder = {
         build: (info) =>
           buildGpt(
@@ -192,7 +225,7 @@ describe('training time in the mean-field parameterisation [cpu]', () => {
               headDim: 2,
               mlpWidth: heads,
               initStd: 1,
-              parameterization,
+              parameterization: 'mean-field',
             }),
             info,
             7,
@@ -202,18 +235,28 @@ describe('training time in the mean-field parameterisation [cpu]', () => {
         { dataset: data, model: builder, optimizer: gd, seed: 0 },
         { leakCheck: 'error', trainable: [{ role: ['query', 'key', 'value', 'output'] }] },
       );
-      const before = session.target().params.trainable().flatten();
+      const { model, params } = session.target();
+      const heads4 = () => {
+        const group = model.particles!(params.values())[0]!;
+        return group.values.slice(0, 4 * group.dimension);
+      };
+      const before = heads4();
       session.step(0);
-      const after = session.target().params.trainable().flatten();
+      const after = heads4();
       session.dispose();
-      // RMS displacement per parameter, i.e. per particle coordinate.
-      return Math.sqrt(before.reduce((s, b, i) => s + (after[i]! - b) ** 2, 0) / before.length);
+      return after.map((x, i) => x - before[i]!);
     };
-    const [small, large] = [meanStep(4, 'mean-field'), meanStep(64, 'mean-field')];
-    expect(large / small).toBeGreaterThan(0.5);
-    expect(large / small).toBeLessThan(2);
-    // Without the L·M multiplier the same particles would move 16× less at M = 64 than at 4:
-    // that is what the learning-rate scaling undoes.
-    expect(small).toBeGreaterThan(1e-4);
+    const [m4, m16, m64] = [4, 16, 64].map(firstHeadsStep);
+    const norm = (v: Float64Array) => Math.hypot(...v);
+    const distance = (a: Float64Array, b: Float64Array) => norm(a.map((x, i) => x - b[i]!));
+    // The coupled initialisation gives the same first four heads at every M.
+    expect(norm(m4)).toBeGreaterThan(1e-3);
+    // O(1) speed: without the L·M multiplier the ratio of the norms would be 16 and 1/4.
+    for (const m of [m16, m64]) {
+      expect(norm(m) / norm(m4)).toBeGreaterThan(1 / 3);
+      expect(norm(m) / norm(m4)).toBeLessThan(3);
+    }
+    // The shared particles' velocities settle as M grows: the mean-field state converges.
+    expect(distance(m16, m64)).toBeLessThan(distance(m4, m64));
   });
 });
