@@ -581,7 +581,7 @@ describe('mean-field figures', () => {
     const gaps = figures[1] as LinesFigure;
     expect(gaps.series[0]!.name).toBe('max |ΔR|');
     expect(gaps.series[0]!.points[0]).toEqual({ x: 8, y: expect.closeTo(0.2, 12) });
-    expect(gaps.caption).toMatch(/L=1 M=2\/2 → L=1 M=4\/4, \|ΔR\| max 0.200 mean 0.0700/);
+    expect(gaps.caption).toMatch(/L1·M2 → L1·M4, \|ΔR\| max 0.200 mean 0.0700/);
     const objective = figures[0] as LinesFigure;
     expect(objective.series.map((s) => s.name)).toEqual(['A R', 'A Q', 'B R', 'B Q', 'C R', 'C Q']);
     // C has two seeds: a band.

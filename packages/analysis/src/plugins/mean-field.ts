@@ -373,7 +373,9 @@ export interface SizedGroup {
   runs: MeanFieldRuns;
 }
 
-const sizeLabel = (g: SizedGroup) => `L=${g.layers} M=${g.heads}/${g.neurons}`;
+// Short, so legends are not cut: `L2·M16` (heads = neurons) or `L2·M16/64`.
+const sizeLabel = (g: SizedGroup) =>
+  `L${g.layers}·M${g.heads}${g.neurons === g.heads ? '' : `/${g.neurons}`}`;
 
 /**
  * The run groups ordered by size: particle count L·(heads + neurons), then L, heads, neurons.
