@@ -151,7 +151,6 @@ describe('resolveSpec', () => {
   });
 
   it('reports a YAML syntax error with its line', () => {
-
     const dir = mkdtempSync(join(tmpdir(), 'tdx-spec-'));
     const file = join(dir, 'broken.yaml');
     writeFileSync(file, 'name: toy\noptimizers: [a, b\n');

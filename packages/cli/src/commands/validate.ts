@@ -15,8 +15,6 @@ export async function validateCommand(
     baseDir: dirname(source.path),
   });
   io.out(`${JSON.stringify(specToJson(spec), null, 2)}\n`);
-  io.err(
-    `tdx: ${specFile} is valid: ${runs.length} run(s) of ${spec.train.steps} steps\n`,
-  );
+  io.err(`tdx: ${specFile} is valid: ${runs.length} run(s) of ${spec.train.steps} steps\n`);
   return EXIT.ok;
 }
