@@ -1,20 +1,29 @@
 /** How a spec picks parameter blocks: a role name, or `{ role, layer, name }` (all must hold). */
 import { z } from '@tdx/core';
-import { PARAM_ROLES, type ParamSelector } from './param-set.js';
+import { PARAM_ROLES, type ParamRole, type ParamSelector } from './param-set.js';
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
-export const paramSelectorSchema = z.union([
-  z.enum(PARAM_ROLES),
-  z.strictObject({
-    role: oneOrMany(z.enum(PARAM_ROLES)).optional(),
-    layer: oneOrMany(z.number().int().nonnegative()).optional(),
-    /** A block name; `*` matches any run of characters (`layers.*.attn.query*`). */
-    name: oneOrMany(z.string().min(1)).optional(),
-  }),
-]);
+// Roles as a list, so that a typo is reported against the roles (a union would only say "invalid").
+const roles = z.preprocess(
+  (value) => (typeof value === 'string' ? [value] : value),
+  z.array(z.enum(PARAM_ROLES)).min(1),
+);
 
-export type ParamSelectorConfig = z.output<typeof paramSelectorSchema>;
+const selectorObject = z.strictObject({
+  role: roles.optional(),
+  layer: oneOrMany(z.number().int().nonnegative()).optional(),
+  /** A block name; `*` matches any run of characters (`layers.*.attn.query*`). */
+  name: oneOrMany(z.string().min(1)).optional(),
+});
+
+// A bare string is a role: read it as { role } so that a typo is reported against the roles.
+export const paramSelectorSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { role: value } : value),
+  selectorObject,
+);
+
+export type ParamSelectorConfig = ParamRole | z.output<typeof selectorObject>;
 
 export function toParamSelector(config: ParamSelectorConfig): ParamSelector {
   return typeof config === 'string' ? { role: config } : config;

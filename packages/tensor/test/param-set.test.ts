@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TdxError } from '@tdx/core';
-import { ParamSet, tf } from '../src/index.js';
+import { ParamSet, paramSelectorSchema, tf } from '../src/index.js';
 
 function model(): ParamSet {
   return ParamSet.create([
@@ -105,5 +105,19 @@ describe('ParamSet', () => {
   it('lets only the owner dispose the variables', () => {
     const p = make();
     expect(() => p.select({ role: 'key' }).dispose()).toThrow(/selection/);
+  });
+});
+
+describe('selectors in specs', () => {
+  it('read a bare role as { role }, and report a misspelt role against the roles', () => {
+    expect(paramSelectorSchema.parse('value')).toEqual({ role: ['value'] });
+    expect(paramSelectorSchema.parse({ role: 'query', layer: 0 })).toEqual({
+      role: ['query'],
+      layer: 0,
+    });
+    const result = paramSelectorSchema.safeParse('querry');
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.path).toEqual(['role', 0]);
+    expect(result.error!.issues[0]!.message).toContain('query');
   });
 });
