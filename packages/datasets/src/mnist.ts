@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { definePlugin, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
+import { epochBatches } from './epoch-batches.js';
 
 export const mnistConfig = z.object({
   /** Fraction of the 10,000 digits used for training; the rest is the test split. */
@@ -108,31 +109,13 @@ export function createMnist(config: MnistConfig, seed: number): Dataset {
       ),
     };
   };
-  const epochs = new Map<string, number[]>();
-  const permutation = (stream: string, epoch: number) => {
-    const key = `${stream}:${epoch}`;
-    if (!epochs.has(key)) {
-      if (epochs.size > 2) epochs.delete(epochs.keys().next().value!);
-      epochs.set(key, rng.fork(stream, epoch).shuffle([...train]));
-    }
-    return epochs.get(key)!;
-  };
+  const trainBatch = epochBatches(rng, train.length, config.batchSize);
   const evaluation = cachedBatch(() =>
     toBatch(test.slice(0, Math.min(config.evalBatchSize, test.length))),
   );
   return {
     info,
-    batch: (step) => {
-      // Examples step·B .. step·B + B − 1 of the endless sequence of shuffled epochs. Negative
-      // steps (extra batches for analyses) walk a separate stream that training never sees.
-      const stream = step >= 0 ? 'epoch' : 'reserve';
-      const index = step >= 0 ? step : -step - 1;
-      const indices = Array.from({ length: config.batchSize }, (_, i) => {
-        const position = index * config.batchSize + i;
-        return permutation(stream, Math.floor(position / train.length))[position % train.length]!;
-      });
-      return toBatch(indices);
-    },
+    batch: (step) => toBatch(trainBatch(step).map((i) => train[i]!)),
 
     evalBatch: evaluation.get,
     dispose: evaluation.dispose,

@@ -26,6 +26,7 @@ import { createRequire } from 'node:module';
 import { definePlugin, TdxError, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
+import { epochBatches } from './epoch-batches.js';
 import { tokenize } from './text/tokenizer.js';
 import { PAD_ID, UNKNOWN_ID, Vocabulary } from './text/vocabulary.js';
 
@@ -217,18 +218,7 @@ export function createSpamAssassin(config: SpamAssassinConfig, seed: number): Da
     };
   };
 
-  // Permutations of the training rows, one per epoch; the last few are kept (steps go forward).
-  const epochs = new Map<string, number[]>();
-  const permutation = (stream: string, epoch: number): number[] => {
-    const key = `${stream}:${epoch}`;
-    let order = epochs.get(key);
-    if (!order) {
-      if (epochs.size > 2) epochs.delete(epochs.keys().next().value!);
-      order = rng.fork(stream, epoch).shuffle(Array.from({ length: train.length }, (_, i) => i));
-      epochs.set(key, order);
-    }
-    return order;
-  };
+  const trainBatch = epochBatches(rng, train.length, config.batchSize);
   const evaluation = cachedBatch(() =>
     toBatch(
       testIds,
@@ -238,18 +228,7 @@ export function createSpamAssassin(config: SpamAssassinConfig, seed: number): Da
   );
   return {
     info,
-    batch: (step) => {
-      // Examples step·B .. step·B + B − 1 of the endless sequence of shuffled epochs. Negative
-      // steps (extra batches for analyses) walk the training split in another seeded order, so
-      // they never repeat a training batch.
-      const stream = step >= 0 ? 'epoch' : 'reserve';
-      const index = step >= 0 ? step : -step - 1;
-      const rows = Array.from({ length: config.batchSize }, (_, i) => {
-        const position = index * config.batchSize + i;
-        return permutation(stream, Math.floor(position / train.length))[position % train.length]!;
-      });
-      return toBatch(trainIds, trainLabels, rows);
-    },
+    batch: (step) => toBatch(trainIds, trainLabels, trainBatch(step)),
     evalBatch: evaluation.get,
     dispose: evaluation.dispose,
   };
