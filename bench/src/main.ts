@@ -5,6 +5,7 @@
  * --pytorch, runs the PyTorch reference in the same session and prints the ratios.
  */
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { createDefaultRegistry } from '@tdx/cli';
 import { useBackend, type BackendName } from '@tdx/tensor';
 import { gptHvp, gptSlq } from './gpt-workloads.js';
@@ -60,7 +61,10 @@ if (selected.includes('sweep-8') || option('--workload') === undefined) {
   for (const line of sweepWorkers()) console.log(JSON.stringify(line));
 }
 
-const reference = option('--pytorch');
+// `npm run bench` runs in bench/ (Nx), so a relative path is taken from where npm was started.
+const referenceOption = option('--pytorch');
+const reference =
+  referenceOption && resolve(process.env.INIT_CWD ?? process.cwd(), referenceOption);
 if (reference) {
   const python = option('--python') ?? '/usr/bin/python3';
   const output = execFileSync(python, [reference, ...perBackend], { encoding: 'utf8' });
