@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDefaultRegistry } from '@tdx/cli';
 import { useBackend, type BackendName } from '@tdx/tensor';
 import { gptHvp, gptSlq } from './gpt-workloads.js';
@@ -61,10 +62,11 @@ if (selected.includes('sweep-8') || option('--workload') === undefined) {
   for (const line of sweepWorkers()) console.log(JSON.stringify(line));
 }
 
-// `npm run bench` runs in bench/ (Nx), so a relative path is taken from where npm was started.
+// `npm run bench` runs this in bench/ through Nx, so a relative path is read from the
+// repository's root, where the README's command is typed.
 const referenceOption = option('--pytorch');
-const reference =
-  referenceOption && resolve(process.env.INIT_CWD ?? process.cwd(), referenceOption);
+const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+const reference = referenceOption && resolve(repositoryRoot, referenceOption);
 if (reference) {
   const python = option('--python') ?? '/usr/bin/python3';
   const output = execFileSync(python, [reference, ...perBackend], { encoding: 'utf8' });
