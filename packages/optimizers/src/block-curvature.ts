@@ -37,13 +37,16 @@ export function blockCurvature(
   let v = normalise(rng.normalArray(params[block]!.size));
   let estimate = 0;
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
+    // The product leaves the tidy as a tensor: a typed array returned from tf.tidy is walked
+    // element by element in search of tensors.
     const hv = tf.tidy(() => {
       const vector: ParamValues = {};
       for (const [name, p] of Object.entries(params))
         vector[name] = name === block ? tf.tensor(Float32Array.from(v), shape) : tf.zerosLike(p);
-      return context.hvp(vector)[block]!.dataSync();
+      return context.hvp(vector)[block]!;
     });
-    const w = Float64Array.from(hv);
+    const w = Float64Array.from(hv.dataSync());
+    hv.dispose();
     let rayleigh = 0;
     for (let i = 0; i < w.length; i++) rayleigh += v[i]! * w[i]!;
     const next = Math.abs(rayleigh);
