@@ -219,9 +219,10 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
         break;
       }
       const due = analyses.filter((a) => a.due.has(t));
+      const logging = logged.has(t) || due.length > 0;
       const values: Record<string, number | null> = {};
       let evalLoss: number | undefined;
-      if (logged.has(t) || due.length > 0) {
+      if (logging) {
         for (const a of due) {
           const actx = { step: t, seed: deriveSeed(spec.seed, 'analysis', a.ref.label, t) };
           const { output, split } = await evaluateAnalysis(
@@ -255,10 +256,10 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
         evalLoss = session.evalLoss();
       }
       // The optimizer's numbers describe the state the loss is measured at: before update t.
-      const optimizerMetrics = session.metrics?.() ?? {};
+      const optimizerMetrics = logging ? (session.metrics?.() ?? {}) : {};
       const loss = t < steps ? session.step(t) : session.loss(t);
       if (t < steps) completed = t + 1;
-      if (logged.has(t) || due.length > 0) {
+      if (logging) {
         const record: MetricsRecord = {
           step: t,
           optimizer: plan.optimizer,

@@ -11,9 +11,7 @@ import { definePlugin, TdxError, z } from '@tdx/core';
 import {
   ParamSet,
   Rng,
-  softmaxCrossEntropy,
   tf,
-  type Batch,
   type DatasetInfo,
   type Model,
   type ModelBuilder,
@@ -21,7 +19,7 @@ import {
   type Tensor,
 } from '@tdx/tensor';
 import { activate, activationConfig } from './activations.js';
-import { constantInit, normalInit, type BlockInit } from './layers.js';
+import { type BlockInit, constantInit, crossEntropyLoss, normalInit } from './layers.js';
 import { imageClassificationShape } from './tasks.js';
 
 export const cnnConfig = z.object({
@@ -127,8 +125,7 @@ export function buildCnn(config: CnnConfig, info: DatasetInfo, seed: number): Mo
   return {
     params,
     predict,
-    loss: (values: ParamValues, batch: Batch) =>
-      tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
+    loss: crossEntropyLoss(predict),
     dispose: () => params.dispose(),
   };
 }

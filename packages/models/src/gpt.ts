@@ -11,9 +11,7 @@ import {
   layerNorm,
   ParamSet,
   Rng,
-  softmaxCrossEntropy,
   tf,
-  type Batch,
   type DatasetInfo,
   type Model,
   type ModelBuilder,
@@ -21,10 +19,17 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { createKernel } from './kernels/attention.js';
+import { withKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 
-import { causalMask, constantInit, dense, normalInit, type BlockInit } from './layers.js';
+import {
+  type BlockInit,
+  causalMask,
+  constantInit,
+  crossEntropyLoss,
+  dense,
+  normalInit,
+} from './layers.js';
 import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 
@@ -113,8 +118,7 @@ export function buildGpt(
     params,
     predict,
     ...meanFieldParts(shape),
-    loss: (values: ParamValues, batch: Batch) =>
-      tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
+    loss: crossEntropyLoss(predict),
     dispose: () => {
       params.dispose();
       mask.dispose();
@@ -128,8 +132,5 @@ export const gpt = definePlugin({
   description:
     'decoder-only softmax Transformer: embeddings, pre-LN blocks with separate q/k/v/o and a GELU MLP, causal mask; attention: any kernel (default softmax)',
   config: gptConfig,
-  create: (config, ctx): ModelBuilder => {
-    const kernel = createKernel(config.attention, ctx);
-    return { build: (info) => buildGpt(config, info, ctx.seed, kernel) };
-  },
+  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildGpt),
 });

@@ -3,7 +3,16 @@
  * @tdx/tensor): dense layers as one 2-D matmul, initialisers, scaled dot-product attention and
  * masks. The Transformer block is in transformer-block.ts.
  */
-import { tf, type ParamBlockSpec, type Rng, type Tensor } from '@tdx/tensor';
+import {
+  softmaxCrossEntropy,
+  tf,
+  type Batch,
+  type ParamBlockSpec,
+  type ParamValues,
+  type Rng,
+  type Scalar,
+  type Tensor,
+} from '@tdx/tensor';
 import { attend } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 
@@ -55,4 +64,18 @@ export function scaledDotProductAttention(
 /** A causal mask: 1 where a token may attend (itself and earlier ones), 0 elsewhere. */
 export function causalMask(tokens: number): Tensor {
   return tf.tidy(() => tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0));
+}
+
+/** [batch, tokens, heads·p] -> [batch, heads, tokens, p]: the heads' columns side by side. */
+export function splitHeads(x: Tensor, heads: number): Tensor {
+  const [B, T, W] = x.shape as [number, number, number];
+  return tf.transpose(tf.reshape(x, [B, T, heads, W / heads]), [0, 2, 1, 3]);
+}
+
+/** The softmax cross-entropy of a classifier's logits: the loss of gpt, vit, cnn and others. */
+export function crossEntropyLoss(
+  predict: (values: ParamValues, inputs: Tensor) => Tensor,
+): (values: ParamValues, batch: Batch) => Scalar {
+  return (values, batch) =>
+    tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets));
 }

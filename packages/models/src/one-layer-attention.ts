@@ -37,9 +37,9 @@ import {
   type Scalar,
   type Tensor,
 } from '@tdx/tensor';
-import { createKernel } from './kernels/attention.js';
+import { withKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
-import { dense, normalInit, type BlockInit } from './layers.js';
+import { dense, normalInit, splitHeads, type BlockInit } from './layers.js';
 
 export const oneLayerAttentionConfig = z.object({
   /** The attention-kernel plugin: a name, or `{ name, ...config }` (default softmax). */
@@ -102,12 +102,6 @@ function tokenShape(info: DatasetInfo): { n: number; d: number; out: number } {
     );
   }
   return { n: n!, d: d!, out: out! };
-}
-
-/** [N, n, H·w] -> [N, H, n, w]. */
-function splitHeads(x: Tensor, heads: number): Tensor {
-  const [N, n, width] = x.shape as [number, number, number];
-  return tf.transpose(tf.reshape(x, [N, n, heads, width / heads]), [0, 2, 1, 3]);
 }
 
 export function buildOneLayerAttention(
@@ -185,8 +179,5 @@ export const oneLayerAttention = definePlugin({
   description:
     'F(X) = S(X W_Q, X W_K) X W_V [W_O], one attention layer without biases or norms, loss (1/2N) Σ‖F(X_i) − Y_i‖² (Song et al. 2024); attention: any kernel',
   config: oneLayerAttentionConfig,
-  create: (config, ctx): ModelBuilder => {
-    const kernel = createKernel(config.attention, ctx);
-    return { build: (info) => buildOneLayerAttention(config, info, ctx.seed, kernel) };
-  },
+  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildOneLayerAttention),
 });

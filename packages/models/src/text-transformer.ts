@@ -15,19 +15,17 @@ import {
   layerNorm,
   ParamSet,
   Rng,
-  softmaxCrossEntropy,
   tf,
   type AttentionKernel,
-  type Batch,
   type DatasetInfo,
   type Model,
   type ModelBuilder,
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { createKernel } from './kernels/attention.js';
+import { withKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
-import { constantInit, dense, normalInit, type BlockInit } from './layers.js';
+import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } from './layers.js';
 import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 
@@ -135,8 +133,7 @@ export function buildTextTransformer(
     params,
     predict,
     ...meanFieldParts(shape),
-    loss: (values: ParamValues, batch: Batch) =>
-      tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
+    loss: crossEntropyLoss(predict),
     dispose: () => params.dispose(),
   };
 }
@@ -147,8 +144,5 @@ export const textTransformer = definePlugin({
   description:
     'encoder Transformer classifier for token sequences: embeddings, pre-LN blocks as in gpt with a padding mask, mean pooling over real tokens, linear head; attention: any kernel (default softmax)',
   config: textTransformerConfig,
-  create: (config, ctx): ModelBuilder => {
-    const kernel = createKernel(config.attention, ctx);
-    return { build: (info) => buildTextTransformer(config, info, ctx.seed, kernel) };
-  },
+  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildTextTransformer),
 });

@@ -27,7 +27,7 @@ import {
   type Tensor,
 } from '@tdx/tensor';
 import { attend } from './kernels/attention.js';
-import { constantInit, dense, normalInit, type BlockInit } from './layers.js';
+import { constantInit, dense, normalInit, splitHeads, type BlockInit } from './layers.js';
 
 export type Parameterization = 'standard' | 'mean-field';
 
@@ -193,12 +193,6 @@ function meanFieldBlockParams(
     { name: `${p}.mlp.in.bias`, role: 'mlp', ...mlp, init: constantInit([N], 0) },
     { name: `${p}.mlp.out`, role: 'mlp', ...mlp, init: { values: units.mlpOut, shape: [N, D] } },
   ];
-}
-
-/** [batch, tokens, heads·p] -> [batch, heads, tokens, p]. */
-function splitHeads(x: Tensor, heads: number): Tensor {
-  const [B, T, W] = x.shape as [number, number, number];
-  return tf.transpose(tf.reshape(x, [B, T, heads, W / heads]), [0, 2, 1, 3]);
 }
 
 /**

@@ -9,9 +9,7 @@ import {
   layerNorm,
   ParamSet,
   Rng,
-  softmaxCrossEntropy,
   tf,
-  type Batch,
   type DatasetInfo,
   type Model,
   type ModelBuilder,
@@ -19,10 +17,10 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { createKernel } from './kernels/attention.js';
+import { withKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 
-import { constantInit, dense, normalInit, type BlockInit } from './layers.js';
+import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } from './layers.js';
 import { imageClassificationShape } from './tasks.js';
 import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
@@ -109,8 +107,7 @@ export function buildVit(
     params,
     predict,
     ...meanFieldParts(shape),
-    loss: (values: ParamValues, batch: Batch) =>
-      tf.tidy(() => softmaxCrossEntropy(predict(values, batch.inputs), batch.targets)),
+    loss: crossEntropyLoss(predict),
     dispose: () => params.dispose(),
   };
 }
@@ -121,8 +118,5 @@ export const vit = definePlugin({
   description:
     'Vision Transformer: P×P patch embedding, class token, pre-LN blocks as in gpt, linear head',
   config: vitConfig,
-  create: (config, ctx): ModelBuilder => {
-    const kernel = createKernel(config.attention, ctx);
-    return { build: (info) => buildVit(config, info, ctx.seed, kernel) };
-  },
+  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildVit),
 });
