@@ -60,7 +60,7 @@ export async function runCommand(
       process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
     stoppedBy = signal;
     io.err(
-      `\ntdx: stopping (${signal}): every run saves a checkpoint; run the same command again to resume (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)\n`,
+      `\ntdx: stopping${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: every run saves a checkpoint; run the same command again to resume (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)\n`,
     );
     controller.abort();
   };
