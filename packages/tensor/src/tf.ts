@@ -9,9 +9,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { installExactGradients } from './autodiff/exact-gradients.js';
+import { installLeanGradients } from './autodiff/lean-gradients.js';
+import { installSharedSaves } from './autodiff/shared-saves.js';
 import { installWasmKernels } from './backends/wasm-kernels.js';
 
 installExactGradients();
+installLeanGradients();
+installSharedSaves();
 installWasmKernels();
 
 export { tf };

@@ -204,6 +204,29 @@ export const OP_CASES: Record<string, Builder> = {
       };
     },
   ),
+  'add n': caseBuilder('add n', [X, { name: 'y', shape: [4, 6] }], (rng, constant) => {
+    const m = constant(normal(rng, [6, 6], 0.5));
+    const c = constant(normal(rng, [4, 6]));
+    return (p) => {
+      const u = tf.matMul(p.x!, m);
+      return tf.sum(tf.mul(c, tf.tanh(tf.addN([u, tf.mul(u, p.y!), p.y!]))));
+    };
+  }),
+  // a = x M and b = x N feed both a sum and a later-used tanh: the Add passes one gradient
+  // tensor to both inputs, and the tanh's contribution to a arrives before b's producer is
+  // visited. A reverse pass that disposed the shared tensor on that arrival would lose b's.
+  'add with a shared gradient': caseBuilder('add with a shared gradient', [X], (rng, constant) => {
+    const m = constant(normal(rng, [6, 6], 0.5));
+    const n = constant(normal(rng, [6, 6], 0.5));
+    const c = constant(normal(rng, [4, 6]));
+    return (p) => {
+      const a = tf.matMul(p.x!, m);
+      const b = tf.matMul(p.x!, n);
+      const t = tf.tanh(a);
+      const z = tf.add(a, b);
+      return tf.add(tf.sum(tf.mul(c, tf.square(z))), tf.sum(tf.mul(c, t)));
+    };
+  }),
   'squared difference': caseBuilder(
     'squared difference',
     [X, { name: 'y', shape: [4, 6] }],

@@ -1,0 +1,31 @@
+/** Moving gradients between a broadcast result's shape and an input's shape, in few kernels. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+
+/**
+ * Sums `g` (shaped like a broadcast result) back to `shape`. No kernel when the shapes are
+ * equal; one (a sum keeping dimensions) when only size-1 axes were broadcast; a sum and a
+ * reshape when leading axes were added.
+ */
+export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
+  if (tf.util.arraysEqual(g.shape, shape as number[])) return g;
+  const axes = tf.backend_util.getReductionAxes(shape as number[], g.shape);
+  if (shape.length === g.rank) return tf.sum(g, axes, true);
+  const summed = axes.length > 0 ? tf.sum(g, axes) : g;
+  return tf.util.arraysEqual(summed.shape, shape as number[])
+    ? summed
+    : tf.reshape(summed, shape as number[]);
+}
+
+/**
+ * `g`, a reduction of a tensor of `shape` over `axes` (with or without kept dimensions), spread
+ * back over `shape`: a reshape to kept dimensions when needed, then a broadcast (one Tile
+ * kernel, whose gradient tdx registers as one keepDims sum).
+ */
+export function spreadOverAxes(g: Tensor, shape: readonly number[], axes: number[]): Tensor {
+  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const keptG = tf.util.arraysEqual(kept, g.shape) ? g : tf.reshape(g, kept);
+  return tf.util.arraysEqual(kept, shape as number[])
+    ? keptG
+    : tf.broadcastTo(keptG, shape as number[]);
+}
