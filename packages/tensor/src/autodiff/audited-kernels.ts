@@ -17,6 +17,7 @@ export const AUDITED_KERNELS: readonly string[] = [
   'Erf',
   'Exp',
   'ExpandDims',
+  'Fill',
   'GatherV2',
   'Greater',
   'GreaterEqual',

@@ -20,12 +20,14 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
 /**
  * `g`, a reduction of a tensor of `shape` over `axes` (with or without kept dimensions), spread
  * back over `shape`: a reshape to kept dimensions when needed, then a broadcast (one Tile
- * kernel, whose gradient tdx registers as one keepDims sum).
+ * kernel, whose gradient tdx registers as one keepDims sum; on wasm a product with ones).
  */
 export function spreadOverAxes(g: Tensor, shape: readonly number[], axes: number[]): Tensor {
   const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const keptG = tf.util.arraysEqual(kept, g.shape) ? g : tf.reshape(g, kept);
-  return tf.util.arraysEqual(kept, shape as number[])
-    ? keptG
+  if (tf.util.arraysEqual(kept, shape as number[])) return keptG;
+  // The wasm backend's Tile kernel is twenty times slower than a broadcast product.
+  return tf.getBackend() === 'wasm'
+    ? tf.mul(keptG, tf.fill(shape as number[], 1))
     : tf.broadcastTo(keptG, shape as number[]);
 }

@@ -49,20 +49,30 @@ function engineInternals(): EngineInternals {
   return tf.engine() as unknown as EngineInternals;
 }
 
+/**
+ * A second tensor on x's buffer, with no tape node: autodiff sees a new constant. No kernel
+ * runs; the backend's reference count keeps the buffer until both tensors are disposed.
+ */
+export function sharedHandle<T extends Tensor>(x: T): T {
+  const engine = engineInternals();
+  const info = engine.state.tensorInfo.get(x.dataId);
+  if (!info) throw new Error('sharedHandle: the tensor is not known to the engine (disposed?)');
+  info.backend.incRef(x.dataId);
+  return engine.makeTensorFromTensorInfo(
+    { dataId: x.dataId, shape: x.shape, dtype: x.dtype },
+    info.backend,
+  ) as T;
+}
+
 /** Installs the shared-buffer saves (idempotent). */
 export function installSharedSaves(): void {
   const engine = engineInternals();
   if (stockClone) return;
   stockClone = engine.clone.bind(engine);
   engine.clone = function sharedClone(x: Tensor): Tensor {
-    const info = engine.state.tensorInfo.get(x.dataId);
-    // A tensor the engine does not know (should not happen) takes the stock path.
-    if (!info || x.dtype === 'string') return stockClone!(x);
-    info.backend.incRef(x.dataId);
-    const y = engine.makeTensorFromTensorInfo(
-      { dataId: x.dataId, shape: x.shape, dtype: x.dtype },
-      info.backend,
-    );
+    // Strings and tensors the engine does not know (should not happen) take the stock path.
+    if (x.dtype === 'string' || !engine.state.tensorInfo.get(x.dataId)) return stockClone!(x);
+    const y = sharedHandle(x);
     engine.addTapeNode(SAVED_TENSOR_NODE, { x }, [y], (dy) => ({ x: () => dy }), [], {});
     return y;
   };

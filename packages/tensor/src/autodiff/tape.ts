@@ -79,42 +79,49 @@ function nodesBetween(tape: TapeNode[], xs: readonly Tensor[], ys: readonly Tens
 
 /**
  * The gradients of every tensor on the path, keyed by tensor id, starting from `seeds` at the
- * ys. A gradient tensor may be the gradient of several tensors at once (a gradient function
- * that passes dy through); it is disposed when the last of them is updated, and only if the
- * walk created it.
+ * ys. A tensor's contributions are collected and summed by one AddN when its gradient is
+ * first needed (k contributions: one kernel, not k - 1 additions). A gradient tensor may be
+ * a contribution to several tensors at once (a gradient function that passes dy through); it
+ * is disposed when the last of them has summed it, and only if the walk created it.
  */
 function backpropagate(
   nodes: TapeNode[],
+  xs: readonly Tensor[],
   ys: readonly Tensor[],
   seeds: readonly Tensor[],
-): Map<number, Tensor> {
+): Array<Tensor | null> {
   // Tensors with a smaller id existed before the walk: never the walk's to dispose.
   const firstId = engine().nextTensorId();
-  const gradients = new Map<number, Tensor>();
+  const contributions = new Map<number, Tensor[]>();
   const uses = new Map<Tensor, number>();
-  const hold = (id: number, g: Tensor) => {
-    gradients.set(id, g);
+  const seedSet = new Set<Tensor>(seeds);
+  const contribute = (id: number, g: Tensor) => {
+    const list = contributions.get(id);
+    if (list) list.push(g);
+    else contributions.set(id, [g]);
     uses.set(g, (uses.get(g) ?? 0) + 1);
   };
-  const seedSet = new Set<Tensor>(seeds);
   const release = (g: Tensor) => {
-    const left = (uses.get(g) ?? 1) - 1;
+    const left = uses.get(g)! - 1;
     uses.set(g, left);
     if (left === 0 && !seedSet.has(g) && g.id >= firstId) g.dispose();
   };
-  ys.forEach((y, i) => {
-    const seed = seeds[i]!;
-    const current = gradients.get(y.id);
-    if (current) {
-      const sum = tf.add(current, seed);
-      release(current);
-      hold(y.id, sum);
-    } else hold(y.id, seed);
-  });
+  /** The gradient of tensor `id`: its contributions summed (and replaced by the sum). */
+  const total = (id: number): Tensor | null => {
+    const list = contributions.get(id);
+    if (!list) return null;
+    if (list.length === 1) return list[0]!;
+    const sum = tf.addN(list);
+    for (const g of list) release(g);
+    contributions.set(id, [sum]);
+    uses.set(sum, 1);
+    return sum;
+  };
+  ys.forEach((y, i) => contribute(y.id, seeds[i]!));
 
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;
-    const dys = node.outputs.map((o) => gradients.get(o.id) ?? null);
+    const dys = node.outputs.map((o) => total(o.id));
     if (dys.every((dy) => dy === null)) continue;
     if (!node.gradient)
       throw new Error(
@@ -136,15 +143,10 @@ function backpropagate(
         throw new Error(
           `Error in gradient for op ${node.kernelName}: the gradient of input ${name} has shape [${dx.shape}], the input has [${x.shape}]`,
         );
-      const current = gradients.get(x.id);
-      if (current) {
-        const sum = tf.add(current, dx);
-        release(current);
-        hold(x.id, sum);
-      } else hold(x.id, dx);
+      contribute(x.id, dx);
     }
   }
-  return gradients;
+  return xs.map((x) => total(x.id));
 }
 
 /**
@@ -175,8 +177,9 @@ export function reverseGradients(
           `the seed of output ${i} has shape [${seed?.shape}], the output has [${y.shape}]`,
         );
     });
-    const gradients = backpropagate(nodes, values, startSeeds);
-    const grads = xs.map((x) => gradients.get(x.id) ?? tf.zeros(x.shape));
+    const grads = backpropagate(nodes, xs, values, startSeeds).map(
+      (g, i) => g ?? tf.zeros(xs[i]!.shape),
+    );
     if (e.state.gradientDepth === 0) {
       // Not inside an outer differentiation: the tape and what it saved can go.
       for (const node of tape)

@@ -371,7 +371,10 @@ export const OP_CASES: Record<string, Builder> = {
         const [left, right] = tf.split(p.x!, 2, 1);
         // Copy before reversing: the tape holds the very array unstack returned (see README).
         const stacked = tf.stack([tf.concat([right!, left!], 1), tf.stack([...rows].reverse())]); // [2, 4, 6]
-        const tiled = tf.tile(tf.expandDims(tf.sum(p.x!, 0), 0), [4, 1]); // [4, 6]
+        const tiled = tf.mul(
+          tf.tile(tf.expandDims(tf.sum(p.x!, 0), 0), [4, 1]),
+          tf.fill([4, 6], 1.5),
+        ); // [4, 6]
         const gathered = tf.gather(p.x!, idx, 1); // [4, 6]
         const broad = tf.broadcastTo(tf.squeeze(tf.slice(p.x!, [0, 0], [1, 6])), [2, 4, 6]);
         return tf.sum(tf.mul(c, tf.tanh(tf.add(tf.mul(stacked, tf.mul(tiled, gathered)), broad))));
