@@ -18,6 +18,15 @@ installLeanGradients();
 installSharedSaves();
 installWasmKernels();
 
+/**
+ * Registers tdx's gradients once more: after loading a package that may have registered TF.js's
+ * own (the native backend's package brings the union bundle), so tdx's exact ones win.
+ */
+export function reinstallTdxGradients(): void {
+  installExactGradients(true);
+  installLeanGradients(true);
+}
+
 export { tf };
 export type Tensor = tf.Tensor;
 export type Scalar = tf.Scalar;

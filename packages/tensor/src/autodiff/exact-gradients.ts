@@ -175,11 +175,14 @@ const EXACT_GRADIENTS: GradConfig[] = [
 const stockGradients = new Map<string, GradConfig | undefined>();
 let installed = false;
 
-/** Registers the exact gradients (idempotent). Must run after @tensorflow/tfjs is imported. */
-export function installExactGradients(): void {
-  if (installed) return;
+/**
+ * Registers the exact gradients. Idempotent; `again` registers them once more, for after a
+ * package that registers TF.js's own gradients (a second copy of the union bundle) was loaded.
+ */
+export function installExactGradients(again = false): void {
+  if (installed && !again) return;
   for (const config of EXACT_GRADIENTS) {
-    stockGradients.set(config.kernelName, tf.getGradient(config.kernelName));
+    if (!installed) stockGradients.set(config.kernelName, tf.getGradient(config.kernelName));
     tf.registerGradient(config);
   }
   installed = true;

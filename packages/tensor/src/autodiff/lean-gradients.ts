@@ -131,12 +131,12 @@ function stockGradient(kernelName: string): Gradient {
 
 let installed = false;
 
-/** Registers the lean gradients (idempotent). Must run after @tensorflow/tfjs is imported. */
-export function installLeanGradients(): void {
-  if (installed) return;
+/** Registers the lean gradients. Idempotent; `again` as for installExactGradients. */
+export function installLeanGradients(again = false): void {
+  if (installed && !again) return;
   for (const config of LEAN_GRADIENTS) {
     const original = tf.getGradient(config.kernelName);
-    if (original) stock.set(config.kernelName, original);
+    if (!installed && original) stock.set(config.kernelName, original);
     tf.registerGradient(config);
   }
   installed = true;
