@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { TdxError, type BackendInfo } from '@tdx/core';
+import { installNativeKernels } from './native-kernels.js';
 import { nativeBackendStatus, type NativeDevice } from './native.js';
 import { reinstallTdxGradients, tf } from '../tf.js';
 
@@ -89,6 +90,7 @@ export async function activateTensorflow(
       );
     }
     reinstallTdxGradients();
+    installNativeKernels(status.package);
     nativeLoaded = { package: status.package, threads: count };
   } else if (threads !== undefined && threads !== nativeLoaded.threads) {
     throw new TdxError(
