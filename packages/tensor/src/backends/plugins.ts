@@ -1,6 +1,7 @@
 /** The backend plugins: `auto` (default), `wasm`, `cpu`, and `tensorflow` when installed. */
 import { definePlugin, z, type BackendInstance } from '@tdx/core';
 import { activateAuto, activateCpu, activateTensorflow, activateWasm } from './activate.js';
+import { nativeBackendStatus } from './native.js';
 
 export const autoBackend = definePlugin({
   kind: 'backend',
@@ -40,5 +41,9 @@ export const tensorflowBackend = definePlugin({
   }),
   create: (config): BackendInstance => ({
     activate: () => activateTensorflow(config.device, config.threads),
+    unavailable: () => {
+      const status = nativeBackendStatus(config.device);
+      return status.ready ? undefined : status.reason;
+    },
   }),
 });
