@@ -96,6 +96,22 @@ export const LEAN_GRADIENTS: GradConfig[] = [
   // The derivative of an identity or a cast to float32 is dy itself: no kernel.
   gradient('Identity', [], (dy) => ({ x: () => float(dy) })),
   gradient('Cast', [], (dy) => ({ x: () => float(dy) })),
+  // The rows of dy at each segment id, zero where the id is negative (dropped by the sum), as
+  // TF.js's own gradient, but with a product by a 0/1 column instead of a logical and and a
+  // select over the whole gradient (thirty times slower on wasm).
+  gradient('UnsortedSegmentSum', ['segmentIds'], (dy, [ids]) => ({
+    x: () => {
+      const segmentIds = ids!;
+      const zero = tf.scalar(0, segmentIds.dtype);
+      const rows = tf.gather(dy, tf.maximum(segmentIds, zero));
+      const kept = tf.cast(tf.greaterEqual(segmentIds, zero), 'float32');
+      const column = tf.reshape(kept, [
+        ...segmentIds.shape,
+        ...Array<number>(rows.rank - segmentIds.rank).fill(1),
+      ]);
+      return tf.mul(rows, column);
+    },
+  })),
   // Gather along axis 0 (embedding lookups): one segment sum of dy's rows by index.
   gradient('GatherV2', ['x', 'indices'], (dy, [x, indices], attrs) => {
     const axis = reducedAxes(attrs, 'axis', x!.shape)[0]!;
