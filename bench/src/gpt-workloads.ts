@@ -1,19 +1,30 @@
 /**
- * gpt-hvp and gpt-slq, as ../shared/reference/pytorch_workloads.py defines them: the 2-layer
- * softmax GPT (vocabulary 64, 32 tokens, width 64, 4 heads), a batch of 16 random sequences,
- * next-token cross-entropy. gpt-hvp: one Hessian-vector product over all parameters, from a host
- * vector to a host vector. gpt-slq: SLQ with 4 probes of 32 Lanczos steps and full
- * reorthogonalisation, and the eigendecomposition of each tridiagonal matrix.
+ * gpt-hvp, gpt-hvp-3m and gpt-slq, as bench/reference/pytorch_workloads.py defines them: the
+ * softmax GPT (vocabulary 64; gpt-hvp and gpt-slq: 2 layers, width 64, 4 heads, 32 tokens,
+ * 110,400 parameters; gpt-hvp-3m: 4 layers, width 256, 4 heads, 64 tokens, 3,208,768
+ * parameters), a batch of 16 random sequences, next-token cross-entropy. gpt-hvp: one
+ * Hessian-vector product over all parameters, from a host vector to a host vector. gpt-slq:
+ * SLQ with 4 probes of 32 Lanczos steps and full reorthogonalisation, and the eigendecomposition
+ * of each tridiagonal matrix.
  */
 import { hessianOperator, slqQuadratures } from '@tdx/analysis';
 import { buildGpt, gptConfig } from '@tdx/models';
 import { hvpFlat, Rng, tf } from '@tdx/tensor';
-import { medianMs } from './timing.js';
+import { kernelCount, medianMs } from './timing.js';
 
-function setup() {
-  const [V, T, B] = [64, 32, 16];
+export interface GptSize {
+  width: number;
+  layers: number;
+  tokens: number;
+}
+
+export const GPT_SMALL: GptSize = { width: 64, layers: 2, tokens: 32 };
+export const GPT_3M: GptSize = { width: 256, layers: 4, tokens: 64 };
+
+function setup(size: GptSize = GPT_SMALL) {
+  const [V, T, B] = [64, size.tokens, 16];
   const model = buildGpt(
-    gptConfig.parse({}),
+    gptConfig.parse({ width: size.width, layers: size.layers, heads: 4 }),
     { task: 'language-modelling', inputShape: [T], targetShape: [T], meta: { vocabulary: V } },
     0,
   );
@@ -33,20 +44,24 @@ function setup() {
   return { model, batch, rng, dispose };
 }
 
-export function gptHvp(): { median_ms: number; params: number } {
-  const { model, batch, rng, dispose } = setup();
+export async function gptHvp(
+  size: GptSize = GPT_SMALL,
+  repeats = 20,
+): Promise<{ median_ms: number; params: number; kernels: number }> {
+  const { model, batch, rng, dispose } = setup(size);
   const v = rng.normalArray(model.params.size);
   const loss = (values: Parameters<typeof model.loss>[0]) => model.loss(values, batch);
-  const median = medianMs(() => hvpFlat(loss, model.params, v), 20);
+  const median = medianMs(() => hvpFlat(loss, model.params, v), repeats);
+  const kernels = await kernelCount(() => hvpFlat(loss, model.params, v));
   const params = model.params.size;
   dispose();
-  return { median_ms: median, params };
+  return { median_ms: median, params, kernels };
 }
 
 export function gptSlq(
   probes = 4,
   steps = 32,
-): { median_ms: number; params: number; probes: number; steps: number } {
+): Promise<{ median_ms: number; params: number; probes: number; steps: number }> {
   const { model, batch, dispose } = setup();
   const op = hessianOperator((b) => (values) => model.loss(values, b), model.params, [batch]);
   const median = medianMs(
@@ -62,5 +77,5 @@ export function gptSlq(
   );
   const params = model.params.size;
   dispose();
-  return { median_ms: median, params, probes, steps };
+  return Promise.resolve({ median_ms: median, params, probes, steps });
 }

@@ -6,9 +6,9 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { expect, it } from 'vitest';
 import type { AnalysisInstance } from '@tdx/core';
 import { createDefaultRegistry } from '@tdx/cli';
-import { hvpFlat, startMinibatchSession, useBackend } from '@tdx/tensor';
+import { hvpFlat, startMinibatchSession, useBackend, exactnessBackends } from '@tdx/tensor';
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of exactnessBackends()) {
   it(`top-hessian-eigenvalue of the linear Transformer equals the dense Hessian's [${backend}]`, async () => {
     await useBackend(backend);
     const registry = createDefaultRegistry();

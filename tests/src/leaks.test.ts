@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalysisInstance } from '@tdx/core';
 import { createDefaultRegistry } from '@tdx/cli';
-import { startMinibatchSession, tf, useBackend } from '@tdx/tensor';
+import { startMinibatchSession, tf, useBackend, exactnessBackends } from '@tdx/tensor';
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`training the linear Transformer [${backend}]`, () => {
     it('holds as many tensors after 500 steps as after 10, analyses included', async () => {
       await useBackend(backend);

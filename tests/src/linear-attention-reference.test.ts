@@ -9,11 +9,11 @@ import { Matrix } from 'ml-matrix';
 import { expect, it } from 'vitest';
 import type { AnalysisInstance } from '@tdx/core';
 import { createDefaultRegistry } from '@tdx/cli';
-import { hvpFlat, startMinibatchSession, useBackend } from '@tdx/tensor';
+import { hvpFlat, startMinibatchSession, useBackend, exactnessBackends } from '@tdx/tensor';
 
 const [d, n, B] = [3, 6, 40];
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of exactnessBackends()) {
   it(`the one-layer model's dense Hessian equals its closed form, and R_med its diagonal's [${backend}]`, async () => {
     await useBackend(backend);
     const registry = createDefaultRegistry();

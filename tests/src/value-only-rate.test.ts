@@ -15,7 +15,12 @@
 import { expect, it } from 'vitest';
 import type { AnalysisInstance, Registry } from '@tdx/core';
 import { createDefaultRegistry } from '@tdx/cli';
-import { startMinibatchSession, useBackend, type MinibatchSession } from '@tdx/tensor';
+import {
+  startMinibatchSession,
+  useBackend,
+  type MinibatchSession,
+  exactnessBackends,
+} from '@tdx/tensor';
 
 /** Relative loss at the end of the run: well above float32's floor for this problem (~1e-12). */
 const FINAL_RELATIVE_LOSS = 1e-7;
@@ -60,7 +65,7 @@ type GdData = {
   };
 };
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   for (const kernel of ['softmax', 'gaussian']) {
     it(`W_V-only gradient descent converges at the rate λ_min(BBᵀ) predicts [${kernel}, ${backend}]`, async () => {
       await useBackend(backend);

@@ -11,6 +11,7 @@ import {
   type Batch,
   type ParamValues,
   type Tensor,
+  exactnessBackends,
 } from '@tdx/tensor';
 import {
   accuracy,
@@ -105,7 +106,7 @@ function linearClassifier(options: { evalBatch: boolean; outputs?: 'logits' | 'v
   };
 }
 
-describe.each(['wasm', 'cpu'] as const)('accuracy [%s]', (backend) => {
+describe.each(exactnessBackends())('accuracy [%s]', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });

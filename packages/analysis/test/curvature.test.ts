@@ -14,6 +14,7 @@ import {
   type Batch,
   type LossFunction,
   type Scalar,
+  exactnessBackends,
 } from '@tdx/tensor';
 import {
   blockOperators,
@@ -31,7 +32,7 @@ const eigenvalues = (m: Matrix) =>
 const principal = (m: Matrix, idx: number[]) =>
   new Matrix(idx.map((i) => idx.map((j) => m.get(i, j))));
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`curvature on a small network [${backend}]`, () => {
     let net: ReturnType<typeof smallNetwork>;
     let H: Matrix;

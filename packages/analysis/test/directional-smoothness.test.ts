@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type AnalysisInstance } from '@tdx/core';
-import { Rng, tf, useBackend, type AnalysisTarget } from '@tdx/tensor';
+import { Rng, tf, useBackend, type AnalysisTarget, exactnessBackends } from '@tdx/tensor';
 import {
   directionalSmoothnessFigures,
   directionalSmoothnessPlugin,
@@ -73,7 +73,7 @@ function gradient(f: (w: ArrayLike<number>) => number, w: Float64Array, h: numbe
 
 const bytes = (a: Float32Array) => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`directional smoothness on a small network [${backend}]`, () => {
     let net: ReturnType<typeof smallNetwork>;
     let update: Float64Array;

@@ -13,6 +13,7 @@ import {
   type AnalysisTarget,
   type Batch,
   type Scalar,
+  exactnessBackends,
 } from '@tdx/tensor';
 import type { AnalysisFile, RunIdentity } from '@tdx/core';
 import {
@@ -102,7 +103,7 @@ function linearRegression(options: {
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
-describe.each(['wasm', 'cpu'] as const)('gradient-noise [%s]', (backend) => {
+describe.each(exactnessBackends())('gradient-noise [%s]', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });

@@ -1,9 +1,16 @@
 /** gradient-norm against the closed form of a diagonal quadratic: ∇ = λ ⊙ w. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ParamSet, tf, useBackend, type AnalysisTarget, type Batch } from '@tdx/tensor';
+import {
+  ParamSet,
+  tf,
+  useBackend,
+  type AnalysisTarget,
+  type Batch,
+  exactnessBackends,
+} from '@tdx/tensor';
 import { gradientNorm, gradientNormConfig } from '../src/index.js';
 
-describe.each(['wasm', 'cpu'] as const)('gradient-norm [%s]', (backend) => {
+describe.each(exactnessBackends())('gradient-norm [%s]', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });

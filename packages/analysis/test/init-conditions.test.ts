@@ -16,6 +16,7 @@ import {
   type ParamValues,
   type Scalar,
   type Tensor,
+  exactnessBackends,
 } from '@tdx/tensor';
 import {
   initConditions,
@@ -234,7 +235,7 @@ function gdOf(data: InitConditionsData): ValueOnlyGdPrediction {
   return data.valueOnlyGd;
 }
 
-describe.each(['cpu', 'wasm'] as const)('init-conditions [%s]', (backend) => {
+describe.each(exactnessBackends())('init-conditions [%s]', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });

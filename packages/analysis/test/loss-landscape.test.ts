@@ -23,7 +23,7 @@ import {
   type AnalysisInstance,
   type AnalysisOutput,
 } from '@tdx/core';
-import { Rng, tf, useBackend, type AnalysisTarget } from '@tdx/tensor';
+import { Rng, tf, useBackend, type AnalysisTarget, exactnessBackends } from '@tdx/tensor';
 import { lossLandscapePlugin } from '../src/plugins/loss-landscape.js';
 import { QUADRATIC_EIGENVALUES, quadratic, reluNet } from './loss-landscape-nets.js';
 
@@ -70,7 +70,7 @@ function maxRelativeDifference(a: Grid, b: Grid): number {
 const close = (actual: number, expected: number, relative = 2e-5) =>
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(relative * Math.abs(expected) + 2e-5);
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`loss landscape [${backend}]`, () => {
     beforeAll(async () => {
       await useBackend(backend);

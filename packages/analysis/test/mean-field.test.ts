@@ -23,6 +23,7 @@ import {
   type Batch,
   type ParamValues,
   type ParticleGroup,
+  exactnessBackends,
 } from '@tdx/tensor';
 import {
   curveGaps,
@@ -210,7 +211,7 @@ function reference(w: Host, c: Host, a: Host, lambda: number, frozen: string[] =
 
 const rel = (x: number, y: number) => Math.abs(x - y) / Math.max(Math.abs(y), 1e-12);
 
-describe.each(['wasm', 'cpu'] as const)('mean-field [%s]', (backend) => {
+describe.each(exactnessBackends())('mean-field [%s]', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });

@@ -11,6 +11,7 @@ import {
   type Batch,
   type LossFunction,
   type Scalar,
+  exactnessBackends,
 } from '@tdx/tensor';
 import { powerIteration, register } from '../src/index.js';
 
@@ -61,7 +62,7 @@ describe('powerIteration', () => {
 });
 
 describe('top-hessian-eigenvalue', () => {
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of exactnessBackends()) {
     it(`equals the dominant eigenvalue of the dense Hessian of a tanh network [${backend}]`, async () => {
       await useBackend(backend);
       const rng = new Rng(9);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type AnalysisInstance } from '@tdx/core';
-import { tf, useBackend } from '@tdx/tensor';
+import { tf, useBackend, exactnessBackends } from '@tdx/tensor';
 import { denseMatrix, hessianOperator, type CurvatureOperator } from '../src/index.js';
 import {
   exactHessianDiagonal,
@@ -87,7 +87,7 @@ function rMed(diagonal: ArrayLike<number>): number {
 
 const maxAbs = (v: ArrayLike<number>) => Math.max(...Array.from(v, Math.abs));
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`robust condition number on a small network [${backend}]`, () => {
     let net: ReturnType<typeof smallNetwork>;
     let op: CurvatureOperator;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type AnalysisInstance } from '@tdx/core';
-import { Rng, useBackend, type AnalysisTarget } from '@tdx/tensor';
+import { Rng, useBackend, type AnalysisTarget, exactnessBackends } from '@tdx/tensor';
 import { register } from '../src/index.js';
 import { smallNetwork } from './small-network.js';
 
@@ -15,7 +15,7 @@ const withEvalBatch = (net: ReturnType<typeof smallNetwork>): AnalysisTarget => 
   dataset: { ...net.target.dataset, evalBatch: () => net.evalBatch },
 });
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`SLQ analyses in parts [${backend}]`, () => {
     let run: ReturnType<typeof smallNetwork>;
     let worker: ReturnType<typeof smallNetwork>;

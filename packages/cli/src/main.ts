@@ -2,9 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import type { Registry } from '@tdx/core';
 import { describeCommand } from './commands/describe.js';
+import { doctorCommand } from './commands/doctor.js';
 import { reportCommand } from './commands/report.js';
 import { listCommand } from './commands/list.js';
 import { runCommand, type RunOptions } from './commands/run.js';
+import { setupCommand, type SetupCommandOptions } from './commands/setup.js';
 import { validateCommand } from './commands/validate.js';
 import { createDefaultRegistry } from './default-registry.js';
 import { reportError } from './format-error.js';
@@ -49,7 +51,10 @@ export async function main(
       'processes per run for analyses that split into parts, e.g. SLQ probes and blocks ' +
         '(default: the cores the runs at once leave free; 1: in the run itself)',
     )
-    .option('-b, --backend <name>', "backend to use instead of the spec's (wasm, cpu, tensorflow)")
+    .option(
+      '-b, --backend <name>',
+      "backend to use instead of the spec's (auto, wasm, cpu, tensorflow; see tdx doctor)",
+    )
 
     .option(
       '--checkpoint-every <steps>',
@@ -111,6 +116,30 @@ export async function main(
     .argument('<name>', 'plugin name')
     .action((kind: string, name: string) => {
       code = describeCommand(kind, name, makeRegistry(), io);
+    });
+
+  program
+    .command('setup')
+    .description(
+      'build the native TensorFlow backend from the npm registry and the TensorFlow wheel pip fetches ' +
+        '(needs python3 with pip, a C++ compiler, make; idempotent)',
+    )
+    .argument('<what>', 'tensorflow')
+    .option('--gpu', 'the CUDA build (tfjs-node-gpu, the tensorflow wheel and NVIDIA wheels)')
+    .option('--force', 'compile the binding again even if one was compiled before')
+    .action((what: string, options: SetupCommandOptions) => {
+      code = setupCommand(what, options, io);
+    });
+
+  program
+    .command('doctor')
+    .description(
+      'every backend: available or not (and why), versions, threads, and a one-second matmul rate',
+    )
+    .option('--json', 'print one JSON object')
+    .option('--quick', 'skip the matmul rate')
+    .action(async (options: { json?: boolean; quick?: boolean }) => {
+      code = await doctorCommand(makeRegistry(), options, io);
     });
 
   try {

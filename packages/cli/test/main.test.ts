@@ -69,10 +69,10 @@ describe('main', () => {
   it('reports runtime errors with exit code 1 and internal errors without a stack unless asked', async () => {
     const io = capture();
     const failing = () => {
-      throw new TdxError('BACKEND_UNAVAILABLE', 'no backend', { hint: 'install one' });
+      throw new TdxError('CHECKPOINT_CORRUPT', 'bad checkpoint', { hint: 'delete it' });
     };
     expect(await main(['node', 'tdx', 'list'], io, failing)).toBe(1);
-    expect(io.stderr()).toBe('tdx: error [BACKEND_UNAVAILABLE]: no backend\ninstall one\n');
+    expect(io.stderr()).toBe('tdx: error [CHECKPOINT_CORRUPT]: bad checkpoint\ndelete it\n');
     const io2 = capture();
     const crashing = () => {
       throw new Error('boom');

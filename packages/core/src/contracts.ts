@@ -13,6 +13,11 @@ import type { Registry } from './registry.js';
 export interface BackendInstance {
   /** Makes the backend active (process-wide) and says what is running. */
   activate(): Promise<BackendInfo>;
+  /**
+   * Optional: why the backend cannot run on this machine (not installed, not built), found
+   * without activating it; undefined when it can. `tdx validate` and runs check it first.
+   */
+  unavailable?(): string | undefined;
 }
 
 export interface BackendInfo {

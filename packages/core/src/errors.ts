@@ -14,12 +14,13 @@ export const INPUT_ERROR_CODES = [
   'INVALID_ARGUMENT',
   /** A run would need more memory, time or disk than this machine has (see estimate.ts). */
   'SIZE_LIMIT',
+  // A backend that cannot run here is the environment's problem, found before any work.
+  'BACKEND_UNAVAILABLE',
 ] as const;
 
 /** Codes of errors that happen while work runs: exit code 1. */
 export const RUNTIME_ERROR_CODES = [
   'PLUGIN_CONTRACT',
-  'BACKEND_UNAVAILABLE',
   'CHECKPOINT_CORRUPT',
   'WORKER_FAILED',
 

@@ -30,7 +30,7 @@ import {
   dense,
   normalInit,
 } from './layers.js';
-import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
+import { meanFieldParts, transformerBlockParams, transformerStack } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 import { estimateGpt } from './estimates.js';
 
@@ -108,7 +108,7 @@ export function buildGpt(
       const positions = tf.slice(values['embed.position']!, [0, 0], [t, D]);
       let x = tf.add(embedding(values['embed.token']!, tokens), positions);
       const m = t === length ? mask : tf.slice(mask, [0, 0], [t, t]);
-      for (let l = 0; l < config.layers; l++) x = transformerBlock(x, values, l, shape, kernel, m);
+      x = transformerStack(x, values, shape, kernel, m);
       const h = layerNorm(x, values['norm.gain'], values['norm.bias']);
       return config.tiedHead
         ? dense(h, tf.transpose(values['embed.token']!))

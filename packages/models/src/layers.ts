@@ -40,12 +40,12 @@ export function constantInit(
   return { values: new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(value), shape };
 }
 
-/** x W + b over the last axis of x, as one 2-D matmul. */
+/** x W + b over the last axis of x, as one 2-D matmul (reshaped around it unless x is 2-D). */
 export function dense(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  const rows = x.size / x.shape[x.rank - 1]!;
-  const y = tf.matMul(tf.reshape(x, [rows, x.shape[x.rank - 1]!]), weight);
+  const width = x.shape[x.rank - 1]!;
+  const y = tf.matMul(x.rank === 2 ? x : tf.reshape(x, [x.size / width, width]), weight);
   const out = bias ? tf.add(y, bias) : y;
-  return tf.reshape(out, [...x.shape.slice(0, -1), weight.shape[1]!]);
+  return x.rank === 2 ? out : tf.reshape(out, [...x.shape.slice(0, -1), weight.shape[1]!]);
 }
 
 /**

@@ -26,7 +26,7 @@ import {
 import { withKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } from './layers.js';
-import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
+import { meanFieldParts, transformerBlockParams, transformerStack } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 import { estimateTextTransformer } from './estimates.js';
 
@@ -124,8 +124,7 @@ export function buildTextTransformer(
       const { real, allowed } = paddingMasks(tokens, padId);
       const positions = tf.slice(values['embed.position']!, [0, 0], [t, D]);
       let x = tf.add(embedding(values['embed.token']!, tokens), positions);
-      for (let l = 0; l < config.layers; l++)
-        x = transformerBlock(x, values, l, shape, kernel, allowed);
+      x = transformerStack(x, values, shape, kernel, allowed);
       const pooled = layerNorm(maskedMean(x, real), values['norm.gain'], values['norm.bias']);
       return dense(pooled, values.head!, values['head.bias']);
     });

@@ -27,7 +27,7 @@ import {
   type Tensor,
 } from '@tdx/tensor';
 import { attend } from './kernels/attention.js';
-import { constantInit, dense, normalInit, splitHeads, type BlockInit } from './layers.js';
+import { constantInit, dense, normalInit, type BlockInit } from './layers.js';
 
 export type Parameterization = 'standard' | 'mean-field';
 
@@ -197,7 +197,7 @@ function meanFieldBlockParams(
 
 /**
  * x + s_att · attn(LN(x)); then x + s_mlp · MLP(LN(x)), GELU (exact, erf), attention through
- * `kernel`; s = 1 (standard) or α/(L·M) (mean-field).
+ * `kernel`; s = 1 (standard) or α/(L·M) (mean-field). x is [batch, tokens, width].
  */
 export function transformerBlock(
   x: Tensor,
@@ -207,23 +207,70 @@ export function transformerBlock(
   kernel: AttentionKernel,
   allowed?: Tensor,
 ): Tensor {
+  return transformerStack(x, values, shape, kernel, allowed, [layer]);
+}
+
+/**
+ * Blocks `layers` (default: every block of `shape`) in order on x [batch, tokens, width].
+ * Between blocks the residual stream stays 2-D, [batch·tokens, width], so every projection is
+ * one 2-D product without reshapes around it; the query, key and value projections are one
+ * product with the three weight blocks side by side (they stay separate parameter blocks).
+ * Kernel count matters: an exact Hessian-vector product replays every kernel about nine times.
+ */
+export function transformerStack(
+  x: Tensor,
+  values: ParamValues,
+  shape: BlockShape,
+  kernel: AttentionKernel,
+  allowed?: Tensor,
+  layers: readonly number[] = Array.from({ length: shape.layers }, (_, l) => l),
+): Tensor {
+  const [B, T, D] = x.shape as [number, number, number];
+  let h = tf.reshape(x, [B * T, D]);
+  for (const layer of layers) h = residualBlock(h, B, T, values, layer, shape, kernel, allowed);
+  return tf.reshape(h, [B, T, D]);
+}
+
+/** One block on the 2-D residual stream x [B·T, D]. */
+function residualBlock(
+  x: Tensor,
+  B: number,
+  T: number,
+  values: ParamValues,
+  layer: number,
+  shape: BlockShape,
+  kernel: AttentionKernel,
+  allowed?: Tensor,
+): Tensor {
   const p = (name: string) => values[`layers.${layer}.${name}`]!;
-  const [B, T] = x.shape as [number, number, number];
+  const bias = (name: string) => values[`layers.${layer}.${name}.bias`];
+  const { heads: H, headDim: P } = shape;
+  const inner = H * P;
   const scales = branchScales(shape);
   const h = layerNorm(x, p('norm1.gain'), p('norm1.bias'));
-  const project = (name: string) =>
-    splitHeads(dense(h, p(name), values[`layers.${layer}.${name}.bias`]), shape.heads);
-  const [q, k, v] = [project('attn.query'), project('attn.key'), project('attn.value')];
+  const names = ['attn.query', 'attn.key', 'attn.value'];
+  const biases = names.map(bias);
+  const qkv = dense(
+    h,
+    tf.concat(names.map(p), 1),
+    biases.every((b) => b !== undefined) ? tf.concat(biases as Tensor[], 0) : undefined,
+  ); // [B·T, 3·H·P]
+  // [B, T, 3·H, P] -> [B, 3·H, T, P] -> three [B, H, T, P]: the projections split into heads
+  // (rank 4: the wasm backend transposes rank-5 tensors thirty times slower).
+  const [q, k, v] = tf.split(
+    tf.transpose(tf.reshape(qkv, [B, T, 3 * H, P]), [0, 2, 1, 3]),
+    3,
+    1,
+  ) as [Tensor, Tensor, Tensor];
   const attended = tf.reshape(tf.transpose(attend(kernel, q, k, v, allowed), [0, 2, 1, 3]), [
-    B,
-    T,
-    shape.heads * shape.headDim,
+    B * T,
+    inner,
   ]);
-  const attention = dense(attended, p('attn.output'), values[`layers.${layer}.attn.output.bias`]);
+  const attention = dense(attended, p('attn.output'), bias('attn.output'));
   const afterAttention = tf.add(x, scaled(attention, scales.attention));
   const m = layerNorm(afterAttention, p('norm2.gain'), p('norm2.bias'));
   const hidden = gelu(dense(m, p('mlp.in'), p('mlp.in.bias')));
-  const mlp = dense(hidden, p('mlp.out'), values[`layers.${layer}.mlp.out.bias`]);
+  const mlp = dense(hidden, p('mlp.out'), bias('mlp.out'));
   return tf.add(afterAttention, scaled(mlp, scales.mlp));
 }
 

@@ -22,7 +22,7 @@ import { softmaxKernel } from './kernels/softmax-kernel.js';
 
 import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } from './layers.js';
 import { imageClassificationShape } from './tasks.js';
-import { meanFieldParts, transformerBlock, transformerBlockParams } from './transformer-block.js';
+import { meanFieldParts, transformerBlockParams, transformerStack } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
 import { estimateVit } from './estimates.js';
 
@@ -96,7 +96,7 @@ export function buildVit(
       const tokens = dense(patchify(images, P), values['embed.patch']!, values['embed.patch.bias']);
       const cls = tf.tile(values['embed.class']!, [B, 1, 1]);
       let x = tf.add(tf.concat([cls, tokens], 1), values['embed.position']!);
-      for (let l = 0; l < config.layers; l++) x = transformerBlock(x, values, l, shape, kernel);
+      x = transformerStack(x, values, shape, kernel);
       const first = tf.reshape(
         tf.slice(layerNorm(x, values['norm.gain'], values['norm.bias']), [0, 0, 0], [B, 1, D]),
         [B, D],

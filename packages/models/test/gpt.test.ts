@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '@tdx/core';
-import { Rng, softmax, tf, useBackend } from '@tdx/tensor';
+import { Rng, softmax, tf, useBackend, exactnessBackends } from '@tdx/tensor';
 import { buildGpt, gptConfig, register, scaledDotProductAttention } from '../src/index.js';
 import { expectExactHvp, lmInfo, tokens } from './support/checks.js';
 
 const tiny = gptConfig.parse({ layers: 2, width: 8, heads: 2, mlpRatio: 2, initStd: 0.3 });
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`gpt [${backend}]`, () => {
     it('has exact Hessian-vector products over every block, and over the query blocks alone', async () => {
       await useBackend(backend);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createRegistry, TdxError } from '@tdx/core';
-import { Rng, tf, useBackend, type AttentionKernel, type ModelBuilder } from '@tdx/tensor';
+import {
+  Rng,
+  tf,
+  useBackend,
+  type AttentionKernel,
+  type ModelBuilder,
+  exactnessBackends,
+} from '@tdx/tensor';
 import {
   buildGpt,
   buildVit,
@@ -46,7 +53,7 @@ const KERNELS: Record<string, AttentionKernel> = {
   linear: linearKernel({}),
 };
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`attention kernels [${backend}]`, () => {
     it('satisfy exp(qᵀk/√p) = e^{|q|²/2√p} · gaussian(q, k) · e^{|k|²/2√p}', async () => {
       await useBackend(backend);

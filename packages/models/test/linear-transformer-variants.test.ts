@@ -20,6 +20,7 @@ import {
   type Model,
   type ModelBuilder,
   withStockGradient,
+  exactnessBackends,
 } from '@tdx/tensor';
 import {
   buildLinearTransformer,
@@ -223,7 +224,7 @@ function reluPatternIsFixed(model: Model, prompts: Matrix[], u: Float64Array, h:
   );
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`linear-transformer variants [${backend}]`, () => {
     it('softmax attention matches a float64 reference: both parameterisations, L = 2, H = 2, two temperatures', async () => {
       await useBackend(backend);

@@ -11,6 +11,7 @@ import {
   type ModelBuilder,
   type ParamValues,
   type Tensor,
+  exactnessBackends,
 } from '@tdx/tensor';
 import {
   blockShape,
@@ -129,7 +130,7 @@ describe('the mean-field parameterisation [cpu]', () => {
   });
 });
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`mean-field models [${backend}]`, () => {
     it('gpt and vit have exact Hessian-vector products, and expose particles', async () => {
       await useBackend(backend);

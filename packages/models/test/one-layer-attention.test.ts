@@ -16,6 +16,7 @@ import {
   type Batch,
   type DatasetInfo,
   type ModelBuilder,
+  exactnessBackends,
 } from '@tdx/tensor';
 import { gaussianKernel, register, softmaxKernel } from '../src/index.js';
 import {
@@ -104,7 +105,7 @@ const SHAPES: Array<{ label: string; options: OneLayerAttentionOptions; out: num
   { label: '2 heads, keyDim 3, W_O', options: { heads: 2, keyDim: 3, output: true }, out: 3 },
 ];
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`one-layer-attention [${backend}]`, () => {
     for (const kind of ['softmax', 'gaussian'] as const) {
       for (const { label, options, out } of SHAPES) {

@@ -11,6 +11,7 @@ import {
   type Batch,
   type LossFunction,
   type ModelBuilder,
+  exactnessBackends,
 } from '@tdx/tensor';
 import { gaussianKernel, gaussianKernelPlugin } from '../src/kernels/gaussian-kernel.js';
 import { softmaxKernel, softmaxKernelPlugin } from '../src/kernels/softmax-kernel.js';
@@ -59,7 +60,7 @@ function paddedBatch(seed: number, lengths: number[], T: number, V: number, clas
 
 const dispose = (b: Batch) => tf.dispose([b.inputs, b.targets]);
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   for (const [kernelName, kernel] of Object.entries(KERNELS)) {
     describe(`text-transformer [${backend}, ${kernelName}]`, () => {
       it('has a gradient that matches central finite differences along random directions', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '@tdx/core';
-import { Rng, tf, useBackend } from '@tdx/tensor';
+import { Rng, tf, useBackend, exactnessBackends } from '@tdx/tensor';
 import {
   averagePool,
   buildCnn,
@@ -15,7 +15,7 @@ import {
 } from '../src/index.js';
 import { expectExactHvp, imageInfo, images } from './support/checks.js';
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`image models [${backend}]`, () => {
     it('vit has exact Hessian-vector products', async () => {
       await useBackend(backend);

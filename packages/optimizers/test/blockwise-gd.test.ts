@@ -12,6 +12,7 @@ import {
   valueAndGrad,
   type LossFunction,
   type OptimizerContext,
+  exactnessBackends,
 } from '@tdx/tensor';
 import { blockwiseGd, blockwiseGdConfig, type BlockwiseGdState } from '../src/index.js';
 
@@ -35,7 +36,7 @@ function problem() {
   return { params, loss, context };
 }
 
-describe.each(['wasm', 'cpu'] as const)('blockwise-gd [%s]', (backend) => {
+describe.each(exactnessBackends())('blockwise-gd [%s]', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });

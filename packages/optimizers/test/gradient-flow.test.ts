@@ -25,6 +25,7 @@ import {
   type ModelBuilder,
   type Scalar,
   type UpdateContext,
+  exactnessBackends,
 } from '@tdx/tensor';
 import {
   gradientFlow,
@@ -168,7 +169,7 @@ const linearModel: ModelBuilder = {
 const rms = (x: number[], y: number[]): number =>
   Math.sqrt(x.reduce((s, xi, i) => s + (xi - y[i]!) ** 2, 0) / x.length);
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`gradient-flow [${backend}]`, () => {
     beforeAll(() => useBackend(backend));
 

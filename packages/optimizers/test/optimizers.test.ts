@@ -14,6 +14,7 @@ import {
   type LossFunction,
   type Scalar,
   useBackend,
+  exactnessBackends,
 } from '@tdx/tensor';
 import { chain, register, scaleByLearningRate, trace } from '../src/index.js';
 
@@ -68,7 +69,7 @@ function train(optimizer: GradientTransformation, steps: number): number[][] {
   return out;
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`optimizers reproduce PyTorch ${fixture.torch} [${backend}]`, () => {
     beforeAll(() => useBackend(backend));
     const registry = register(Registry.create());

@@ -23,6 +23,7 @@ import {
   type LossFunction,
   type ModelBuilder,
   type Scalar,
+  exactnessBackends,
 } from '@tdx/tensor';
 import { asSchedule, learningRate, register, scheduleConfig } from '../src/index.js';
 
@@ -102,7 +103,7 @@ const linearModel: ModelBuilder = {
   },
 };
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`optimizers with a schedule [${backend}]`, () => {
     beforeAll(() => useBackend(backend));
     const registry = register(Registry.create());

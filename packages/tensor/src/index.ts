@@ -13,11 +13,23 @@ export {
 } from './autodiff/finite-differences.js';
 
 export { REPLACED_GRADIENT_KERNELS, withStockGradient } from './autodiff/exact-gradients.js';
-export { AUDITED_KERNELS } from './autodiff/audited-kernels.js';
+export {
+  AUDITED_KERNELS,
+  BACKEND_INTERNAL_KERNELS,
+  isAuditedKernel,
+} from './autodiff/audited-kernels.js';
 export { unsortedSegmentSumOnHost } from './backends/wasm-kernels.js';
 export { type BackendName } from './backends/activate.js';
 export { useBackend } from './backends/use-backend.js';
-export { wasmBackend, cpuBackend, tensorflowBackend } from './backends/plugins.js';
+export { autoBackend, wasmBackend, cpuBackend, tensorflowBackend } from './backends/plugins.js';
+export {
+  nativeBackendStatus,
+  NATIVE_PACKAGES,
+  type NativeDevice,
+  type NativeStatus,
+} from './backends/native.js';
+export { nativeThreads } from './backends/activate.js';
+export { exactnessBackends } from './backends/test-backends.js';
 export {
   minibatchTrainer,
   startMinibatchSession,

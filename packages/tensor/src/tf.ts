@@ -9,10 +9,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { installExactGradients } from './autodiff/exact-gradients.js';
+import { installLeanGradients } from './autodiff/lean-gradients.js';
+import { installSharedSaves } from './autodiff/shared-saves.js';
 import { installWasmKernels } from './backends/wasm-kernels.js';
 
 installExactGradients();
+installLeanGradients();
+installSharedSaves();
 installWasmKernels();
+
+/**
+ * Registers tdx's gradients once more: after loading a package that may have registered TF.js's
+ * own (the native backend's package brings the union bundle), so tdx's exact ones win.
+ */
+export function reinstallTdxGradients(): void {
+  installExactGradients(true);
+  installLeanGradients(true);
+}
 
 export { tf };
 export type Tensor = tf.Tensor;

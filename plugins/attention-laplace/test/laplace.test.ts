@@ -11,12 +11,13 @@ import {
   useBackend,
   type AttentionKernel,
   type ModelBuilder,
+  exactnessBackends,
 } from '@tdx/tensor';
 import { register } from '../src/index.js';
 
 const registry = register(registerModels(Registry.create()));
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of exactnessBackends()) {
   describe(`laplace kernel [${backend}]`, () => {
     it('equals exp(−‖q−k‖/scale) computed in float64, masked keys exactly 0', async () => {
       await useBackend(backend);

@@ -1,4 +1,12 @@
-import { readSpecFile, resolveExperiment, specToJson, type Registry } from '@tdx/core';
+import {
+  flattenRef,
+  readSpecFile,
+  resolveExperiment,
+  specToJson,
+  TdxError,
+  type BackendInstance,
+  type Registry,
+} from '@tdx/core';
 import { dirname } from 'node:path';
 import { EXIT, type CliIo } from '../io.js';
 
@@ -16,6 +24,15 @@ export async function validateCommand(
     baseDir: dirname(source.path),
     ...(options.forceSize ? { forceSize: true } : {}),
   });
+  // A backend that cannot run here fails validation too (exit 2), not the run later.
+  const backend = registry.create<BackendInstance>('backend', flattenRef(spec.backend), {
+    path: 'backend',
+  });
+  const reason = backend.unavailable?.();
+  if (reason)
+    throw new TdxError('BACKEND_UNAVAILABLE', `the spec's backend cannot run here: ${reason}`, {
+      hint: 'use backend: auto (tensorflow where built, else wasm), or --backend wasm',
+    });
   io.out(`${JSON.stringify(specToJson(spec), null, 2)}\n`);
   io.err(`tdx: ${specFile} is valid: ${runs.length} run(s) of ${spec.train.steps} steps\n`);
   return EXIT.ok;

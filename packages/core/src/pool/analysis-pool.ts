@@ -4,6 +4,7 @@
  * Started when an analysis first splits, closed when the run ends.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { childEnvironment } from './thread-budget.js';
 import { fileURLToPath } from 'node:url';
 import { TdxError } from '../errors.js';
 import type { RunSpec } from '../spec/schema.js';
@@ -48,6 +49,7 @@ export function openAnalysisPool(setup: AnalysisWorkerSetup, spec: RunSpec): Ana
   const start = (): Worker => {
     const child = fork(workerScript ?? defaultScript(), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: childEnvironment(count),
     });
     let resolveReady!: () => void;
     let rejectReady!: (e: Error) => void;

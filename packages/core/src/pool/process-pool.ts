@@ -4,6 +4,7 @@
  * alone; a worker that dies takes only its current run with it and is replaced.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { childEnvironment } from './thread-budget.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TdxError } from '../errors.js';
@@ -98,7 +99,10 @@ export function runInPool(source: RunSource, options: PoolOptions): Promise<Exec
     };
 
     const start = () => {
-      const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(script, [], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: childEnvironment(Math.min(options.workers, tasks.length)),
+      });
       const worker: Worker = { child };
       workers.add(worker);
       live++;

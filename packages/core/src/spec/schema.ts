@@ -46,7 +46,7 @@ export const specSchema = z
     seeds: z.array(int().nonnegative()).min(1).optional(),
     /** Modules that register more plugins: package names or paths relative to the spec file. */
     plugins: z.array(z.string().min(1)).default([]),
-    backend: z.unknown().default('wasm'),
+    backend: z.unknown().default('auto'),
     trainer: z.unknown().default('minibatch'),
     /** The data of every run; a model may bring its own (`models: [{ name, dataset }]`). */
     dataset: z.unknown().optional(),

@@ -17,6 +17,7 @@ export const AUDITED_KERNELS: readonly string[] = [
   'Erf',
   'Exp',
   'ExpandDims',
+  'Fill',
   'GatherV2',
   'Greater',
   'GreaterEqual',
@@ -63,3 +64,21 @@ export const AUDITED_KERNELS: readonly string[] = [
   'UnsortedSegmentSum',
   'ZerosLike',
 ];
+
+/**
+ * Kernels a backend runs inside its own implementation of an audited kernel: they run with the
+ * tape off, so they are never differentiated, but tf.profile lists them with the rest.
+ * tfjs-node implements Step (the gradient of Relu and others) with IsNan, Greater and Select.
+ */
+export const BACKEND_INTERNAL_KERNELS: Readonly<Record<string, readonly string[]>> = {
+  tensorflow: ['IsNan'],
+};
+
+/** Whether a kernel seen by tf.profile on `backend` is covered by the audit. */
+export function isAuditedKernel(name: string, backend: string): boolean {
+  return (
+    name === 'unnamed scope' ||
+    AUDITED_KERNELS.includes(name) ||
+    (BACKEND_INTERNAL_KERNELS[backend]?.includes(name) ?? false)
+  );
+}

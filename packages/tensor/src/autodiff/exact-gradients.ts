@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+import { unbroadcast } from './broadcast.js';
 
 type SingleOutputGradient = (
   dy: Tensor,
@@ -41,14 +42,6 @@ function gradient(
 }
 
 const float = (x: Tensor): Tensor => (x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
-
-/** Sums `g` (shaped like the broadcast result) back to `shape`. */
-function reduceToShape(g: Tensor, shape: number[]): Tensor {
-  if (tf.util.arraysEqual(g.shape, shape)) return g;
-  const axes = tf.backend_util.getReductionAxes(shape, g.shape);
-  const summed = axes.length > 0 ? tf.sum(g, axes) : g;
-  return tf.reshape(summed, shape);
-}
 
 /**
  * x·y with either side transposed. On wasm, for 2-D operands, the transpose is made explicit:
@@ -126,14 +119,14 @@ const EXACT_GRADIENTS: GradConfig[] = [
     return {
       a: () => {
         const e = float(exponent);
-        return reduceToShape(tf.mul(dy, tf.mul(e, tf.pow(base, tf.sub(e, 1)))), base.shape);
+        return unbroadcast(tf.mul(dy, tf.mul(e, tf.pow(base, tf.sub(e, 1)))), base.shape);
       },
       b: () => {
         // d/db a^b = a^b log(a), taken as 0 where a <= 0 (as TF.js does).
         const y = tf.pow(base, exponent);
         const logBase = tf.where(tf.greater(base, 0), tf.log(base), tf.zerosLike(base));
         const g = tf.mul(dy, tf.mul(y, logBase));
-        return reduceToShape(tf.broadcastTo(g, outShape), exponent.shape);
+        return unbroadcast(tf.broadcastTo(g, outShape), exponent.shape);
       },
     };
   }),
@@ -166,7 +159,7 @@ const EXACT_GRADIENTS: GradConfig[] = [
       da = () => product(B, dy, true, true);
       db = () => product(dy, A, true, true);
     }
-    return { a: () => reduceToShape(da(), A.shape), b: () => reduceToShape(db(), B.shape) };
+    return { a: () => unbroadcast(da(), A.shape), b: () => unbroadcast(db(), B.shape) };
   }),
   zeroGradient('Equal', ['a', 'b']),
   zeroGradient('NotEqual', ['a', 'b']),
@@ -182,11 +175,14 @@ const EXACT_GRADIENTS: GradConfig[] = [
 const stockGradients = new Map<string, GradConfig | undefined>();
 let installed = false;
 
-/** Registers the exact gradients (idempotent). Must run after @tensorflow/tfjs is imported. */
-export function installExactGradients(): void {
-  if (installed) return;
+/**
+ * Registers the exact gradients. Idempotent; `again` registers them once more, for after a
+ * package that registers TF.js's own gradients (a second copy of the union bundle) was loaded.
+ */
+export function installExactGradients(again = false): void {
+  if (installed && !again) return;
   for (const config of EXACT_GRADIENTS) {
-    stockGradients.set(config.kernelName, tf.getGradient(config.kernelName));
+    if (!installed) stockGradients.set(config.kernelName, tf.getGradient(config.kernelName));
     tf.registerGradient(config);
   }
   installed = true;

@@ -11,6 +11,7 @@
 import { TdxError } from '@tdx/core';
 import type { ParamSet, ParamValues } from '../param-set.js';
 import { tf, type Scalar, type Tensor } from '../tf.js';
+import { reverseGradients } from './tape.js';
 
 export type LossFunction = (values: ParamValues) => Scalar;
 
@@ -19,30 +20,29 @@ export function gradientsOf(
   f: () => Tensor,
   xs: readonly Tensor[],
 ): { value: Tensor; grads: Tensor[] } {
+  requireParameters(xs);
+  const { values, grads } = reverseGradients(() => {
+    const y = f();
+    if (y.rank !== 0) {
+      throw new TdxError(
+        'SHAPE_MISMATCH',
+        `a loss must be a scalar, got a tensor of shape [${y.shape.join(', ')}]`,
+        {
+          hint: 'reduce it, e.g. with tf.mean',
+        },
+      );
+    }
+    return [y];
+  }, xs);
+  return { value: values[0]!, grads };
+}
+
+function requireParameters(xs: readonly Tensor[]): void {
   if (xs.length === 0)
     throw new TdxError(
       'INVALID_ARGUMENT',
       'no parameters to differentiate with respect to (are all blocks frozen?)',
     );
-  const { value, grads } = tf.engine().gradients(
-    () => {
-      const y = f();
-      if (y.rank !== 0) {
-        throw new TdxError(
-          'SHAPE_MISMATCH',
-          `a loss must be a scalar, got a tensor of shape [${y.shape.join(', ')}]`,
-          {
-            hint: 'reduce it, e.g. with tf.mean',
-          },
-        );
-      }
-      return y;
-    },
-    xs as Tensor[],
-    undefined,
-    true,
-  );
-  return { value, grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i]!)) };
 }
 
 /**
@@ -70,8 +70,9 @@ export function valueAndGrad(
 }
 
 /**
- * Hessian-vector product H v by double backward: the gradient of <grad f, v>.
- * `v` holds one tensor per block of `wrt` (default: the trainable blocks).
+ * Hessian-vector product H v by double backward: the reverse pass over the gradient's own
+ * computation, seeded with v at each block's gradient (the gradient of Σ_b <g_b, v_b>, without
+ * forming the sum). `v` holds one tensor per block of `wrt` (default: the trainable blocks).
  * Exact (to float32 rounding) for every kernel tdx audits; see exact-gradients.ts.
  * Returns tensors: call inside tf.tidy, or dispose them.
  */
@@ -83,6 +84,7 @@ export function hvp(
 ): ParamValues {
   const wrt = options.wrt ?? params.trainable();
   const xs = wrt.blocks.map((b) => b.variable);
+  requireParameters(xs);
   for (const b of wrt.blocks) {
     const vb = v[b.name];
     if (!vb) throw new TdxError('INVALID_ARGUMENT', `the vector lacks block "${b.name}"`);
@@ -94,16 +96,19 @@ export function hvp(
     }
   }
   const values = params.values();
-  const { grads } = gradientsOf(() => {
-    const { grads: g } = gradientsOf(() => loss(values), xs);
-    return tf.addN(wrt.blocks.map((b, i) => tf.sum(tf.mul(g[i]!, v[b.name]!))));
-  }, xs);
+  const { grads } = reverseGradients(
+    () => gradientsOf(() => loss(values), xs).grads,
+    xs,
+    wrt.blocks.map((b) => v[b.name]!),
+  );
   return Object.fromEntries(wrt.blocks.map((b, i) => [b.name, grads[i]!]));
 }
 
 /**
  * H v for a host vector over the blocks of `wrt`, in float64 on the host (the product itself
  * is computed in float32). No tensors escape. This is what Lanczos and power iteration use.
+ * The vector goes to the backend block by block and the product comes back block by block:
+ * uploads and reads, no slicing or concatenating kernels.
  */
 export function hvpFlat(
   loss: LossFunction,
@@ -112,12 +117,39 @@ export function hvpFlat(
   options: { wrt?: ParamSet } = {},
 ): Float64Array {
   const wrt = options.wrt ?? params.trainable();
-  const flat = tf.tidy(() => {
-    const parts = wrt.unflatten(v);
-    return wrt.concat(hvp(loss, params, parts, { wrt }));
-  });
-  const out = Float64Array.from(flat.dataSync());
-  flat.dispose();
+  if (v.length !== wrt.size)
+    throw new TdxError(
+      'SHAPE_MISMATCH',
+      `the vector has ${v.length} entries, the blocks have ${wrt.size} parameters`,
+    );
+  const parts = hostBlocks(wrt, v);
+  const products = tf.tidy(() => Object.values(hvp(loss, params, parts, { wrt })));
+  tf.dispose(Object.values(parts));
+  return readBlocks(products, wrt.size);
+}
+
+/** One tensor per block of `wrt`, written from a host vector (no kernel runs). */
+function hostBlocks(wrt: ParamSet, v: ArrayLike<number>): ParamValues {
+  let offset = 0;
+  const parts: ParamValues = {};
+  for (const b of wrt.blocks) {
+    const values = new Float32Array(b.size);
+    for (let i = 0; i < b.size; i++) values[i] = v[offset + i]!;
+    parts[b.name] = tf.tensor(values, b.shape as number[], 'float32');
+    offset += b.size;
+  }
+  return parts;
+}
+
+/** The blocks' values one after another in float64, and the tensors disposed. */
+function readBlocks(blocks: Tensor[], size: number): Float64Array {
+  const out = new Float64Array(size);
+  let offset = 0;
+  for (const t of blocks) {
+    out.set(t.dataSync(), offset);
+    offset += t.size;
+    t.dispose();
+  }
   return out;
 }
 
@@ -128,12 +160,11 @@ export function gradFlat(
   options: { wrt?: ParamSet } = {},
 ): { value: number; grad: Float64Array } {
   const wrt = options.wrt ?? params.trainable();
-  const [value, flat] = tf.tidy(() => {
-    const { value: v, grads } = valueAndGrad(loss, params, { wrt });
-    return [v, wrt.concat(grads)];
+  const [value, ...grads] = tf.tidy(() => {
+    const { value: v, grads: g } = valueAndGrad(loss, params, { wrt });
+    return [v, ...wrt.blocks.map((b) => g[b.name]!)];
   });
-  const result = { value: value.dataSync()[0]!, grad: Float64Array.from(flat.dataSync()) };
-  value.dispose();
-  flat.dispose();
-  return result;
+  const loss0 = value!.dataSync()[0]!;
+  value!.dispose();
+  return { value: loss0, grad: readBlocks(grads, wrt.size) };
 }

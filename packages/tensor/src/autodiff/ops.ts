@@ -6,14 +6,15 @@
  * wrong. These are built from primitive kernels instead. Model code uses these.
  */
 import { tf, type Tensor } from '../tf.js';
+import { sharedHandle } from './shared-saves.js';
 
-/** Identity forward, zero derivative: the value is treated as a constant by autodiff. */
+/**
+ * Identity forward, zero derivative: the value is treated as a constant by autodiff. It is a
+ * second handle on x's buffer that the tape does not link to x, so nothing upstream of it is
+ * differentiated on its account (no kernel runs, forward or backward).
+ */
 export function stopGradient<T extends Tensor>(x: T): T {
-  const f = tf.customGrad((...args: Array<Tensor | tf.GradSaveFunc>) => ({
-    value: tf.clone(args[0] as Tensor),
-    gradFunc: (dy: Tensor | Tensor[]) => tf.zerosLike(dy as Tensor),
-  }));
-  return f(x) as T;
+  return sharedHandle(x);
 }
 
 /** log(sum(exp(x))) along `axis`, shifted by the (constant) maximum for stability. */

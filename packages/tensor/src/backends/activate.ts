@@ -2,10 +2,13 @@
  * Making a TF.js backend the active one, with a clear error when it cannot start.
  * Backends are process-wide: one run per process uses one backend.
  */
+import { availableParallelism } from 'node:os';
 import { TdxError, type BackendInfo } from '@tdx/core';
-import { tf } from '../tf.js';
+import { installNativeKernels } from './native-kernels.js';
+import { nativeBackendStatus, type NativeDevice } from './native.js';
+import { reinstallTdxGradients, tf } from '../tf.js';
 
-export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
+export type BackendName = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 
 async function setActive(name: string): Promise<void> {
   let ok: boolean;
@@ -26,35 +29,6 @@ async function setActive(name: string): Promise<void> {
   }
 }
 
-/** Node says ERR_MODULE_NOT_FOUND; bundlers and test runners say "Could not resolve". */
-function isMissingModule(error: unknown, name: string): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = String((error as Error | null)?.message ?? '');
-  const missing =
-    code === 'ERR_MODULE_NOT_FOUND' ||
-    code === 'MODULE_NOT_FOUND' ||
-    /Cannot find (module|package)|Could not resolve/.test(message);
-  return missing && message.includes(name);
-}
-
-/** Imports an optional package by a name TypeScript does not try to resolve. */
-async function importOptional(name: string): Promise<boolean> {
-  try {
-    await import(/* @vite-ignore */ name);
-    return true;
-  } catch (error) {
-    if (isMissingModule(error, name)) return false;
-    throw new TdxError(
-      'BACKEND_UNAVAILABLE',
-      `${name} is installed but failed to load: ${(error as Error).message.split('\n')[0]}`,
-      {
-        cause: error,
-        hint: `reinstall it (npm rebuild ${name}), or use --backend wasm`,
-      },
-    );
-  }
-}
-
 export async function activateWasm(): Promise<BackendInfo> {
   await import('@tensorflow/tfjs-backend-wasm');
   await setActive('wasm');
@@ -67,30 +41,81 @@ export async function activateCpu(): Promise<BackendInfo> {
   await setActive('cpu');
   // The cpu backend prints an advert for tfjs-node on first use; tdx says which backend runs.
   (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-  return { name: 'cpu', details: { tfjs: tf.version_core } };
+  return { name: 'cpu', details: { tfjs: tf.version_core, threads: 1 } };
 }
 
-export async function activateTensorflow(device: 'auto' | 'gpu' | 'cpu'): Promise<BackendInfo> {
-  const packages =
-    device === 'gpu'
-      ? ['@tensorflow/tfjs-node-gpu']
-      : device === 'cpu'
-        ? ['@tensorflow/tfjs-node']
-        : ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
-  for (const name of packages) {
-    if (await importOptional(name)) {
-      await setActive('tensorflow');
-      return { name: 'tensorflow', details: { tfjs: tf.version_core, package: name } };
-    }
-  }
-  throw new TdxError(
-    'BACKEND_UNAVAILABLE',
-    `the tensorflow backend needs ${packages.join(' or ')}, which is not installed`,
-    {
-      hint:
-        `install it next to tdx: npm install ${packages.at(-1)}@4.22.0 ` +
-        '(its install script downloads libtensorflow from storage.googleapis.com, so it cannot install offline); ' +
-        'or use --backend wasm (the default) or --backend cpu',
-    },
+/**
+ * Threads of TensorFlow's intra-op pool: `threads` if given, else TDX_BACKEND_THREADS (set by
+ * tdx for worker processes, so that processes × threads does not exceed the cores), else every
+ * core. Read by TensorFlow when its context is created, so it must be set before the first import.
+ */
+export function nativeThreads(threads?: number): number {
+  const fromEnv = Number(process.env.TDX_BACKEND_THREADS);
+  return Math.max(
+    1,
+    Math.floor(
+      threads ?? (Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism()),
+    ),
   );
+}
+
+let nativeLoaded: { package: string; threads: number } | undefined;
+
+export async function activateTensorflow(
+  device: NativeDevice,
+  threads?: number,
+): Promise<BackendInfo> {
+  const status = nativeBackendStatus(device);
+  if (!status.ready || !status.package)
+    throw new TdxError(
+      'BACKEND_UNAVAILABLE',
+      `the tensorflow backend is not available: ${status.reason}`,
+      {
+        hint: 'or use --backend wasm (or backend: auto, which falls back to wasm)',
+      },
+    );
+  if (!nativeLoaded) {
+    const count = nativeThreads(threads);
+    process.env.TF_NUM_INTRAOP_THREADS = String(count);
+    process.env.TF_NUM_INTEROP_THREADS = '1';
+    // TensorFlow's C++ logging (oneDNN notices, CPU feature hints) is not tdx's output.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    try {
+      await import(/* @vite-ignore */ status.package);
+    } catch (error) {
+      throw new TdxError(
+        'BACKEND_UNAVAILABLE',
+        `${status.package} is installed but failed to load: ${(error as Error).message.split('\n')[0]}`,
+        { cause: error, hint: 'rebuild it: npx tdx setup tensorflow --force' },
+      );
+    }
+    reinstallTdxGradients();
+    installNativeKernels(status.package);
+    nativeLoaded = { package: status.package, threads: count };
+  } else if (threads !== undefined && threads !== nativeLoaded.threads) {
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `the tensorflow backend already runs with ${nativeLoaded.threads} threads in this process; it cannot change to ${threads}`,
+      { hint: 'TensorFlow sizes its thread pool once per process' },
+    );
+  }
+  await setActive('tensorflow');
+  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
+  return {
+    name: 'tensorflow',
+    details: {
+      tfjs: tf.version_core,
+      package: nativeLoaded.package,
+      tensorflow: binding?.TF_Version ?? 'unknown',
+      threads: nativeLoaded.threads,
+    },
+  };
+}
+
+/** `auto`: the native backend when it is installed and built here, else wasm. */
+export async function activateAuto(): Promise<BackendInfo> {
+  const info = nativeBackendStatus('auto').ready
+    ? await activateTensorflow('auto')
+    : await activateWasm();
+  return { ...info, details: { ...info.details, requested: 'auto' } };
 }

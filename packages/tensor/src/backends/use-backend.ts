@@ -1,9 +1,17 @@
 /** Selecting a backend from code, without a registry: `await useBackend('cpu')`. */
 import { TdxError, type BackendInfo } from '@tdx/core';
-import { activateCpu, activateTensorflow, activateWasm, type BackendName } from './activate.js';
+import {
+  activateAuto,
+  activateCpu,
+  activateTensorflow,
+  activateWasm,
+  type BackendName,
+} from './activate.js';
 
 export async function useBackend(name: BackendName): Promise<BackendInfo> {
   switch (name) {
+    case 'auto':
+      return activateAuto();
     case 'wasm':
       return activateWasm();
     case 'cpu':
@@ -12,7 +20,7 @@ export async function useBackend(name: BackendName): Promise<BackendInfo> {
       return activateTensorflow('auto');
     default:
       throw new TdxError('INVALID_ARGUMENT', `unknown backend "${String(name)}"`, {
-        hint: 'choices: wasm, cpu, tensorflow',
+        hint: 'choices: auto, wasm, cpu, tensorflow',
       });
   }
 }

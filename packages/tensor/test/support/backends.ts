@@ -1,8 +1,8 @@
 import { beforeAll, describe } from 'vitest';
-import { useBackend, type BackendName } from '../../src/index.js';
+import { exactnessBackends, useBackend, type BackendName } from '../../src/index.js';
 
-/** The backends every numerical test runs on. */
-export const TEST_BACKENDS: readonly BackendName[] = ['cpu', 'wasm'];
+/** The backends every numerical test runs on (tensorflow where it is built). */
+export const TEST_BACKENDS: readonly BackendName[] = exactnessBackends();
 
 /** Runs the same suite once per backend, switching the process-wide backend first. */
 export function describeEachBackend(title: string, body: (backend: BackendName) => void): void {

@@ -204,6 +204,29 @@ export const OP_CASES: Record<string, Builder> = {
       };
     },
   ),
+  'add n': caseBuilder('add n', [X, { name: 'y', shape: [4, 6] }], (rng, constant) => {
+    const m = constant(normal(rng, [6, 6], 0.5));
+    const c = constant(normal(rng, [4, 6]));
+    return (p) => {
+      const u = tf.matMul(p.x!, m);
+      return tf.sum(tf.mul(c, tf.tanh(tf.addN([u, tf.mul(u, p.y!), p.y!]))));
+    };
+  }),
+  // a = x M and b = x N feed both a sum and a later-used tanh: the Add passes one gradient
+  // tensor to both inputs, and the tanh's contribution to a arrives before b's producer is
+  // visited. A reverse pass that disposed the shared tensor on that arrival would lose b's.
+  'add with a shared gradient': caseBuilder('add with a shared gradient', [X], (rng, constant) => {
+    const m = constant(normal(rng, [6, 6], 0.5));
+    const n = constant(normal(rng, [6, 6], 0.5));
+    const c = constant(normal(rng, [4, 6]));
+    return (p) => {
+      const a = tf.matMul(p.x!, m);
+      const b = tf.matMul(p.x!, n);
+      const t = tf.tanh(a);
+      const z = tf.add(a, b);
+      return tf.add(tf.sum(tf.mul(c, tf.square(z))), tf.sum(tf.mul(c, t)));
+    };
+  }),
   'squared difference': caseBuilder(
     'squared difference',
     [X, { name: 'y', shape: [4, 6] }],
@@ -348,7 +371,10 @@ export const OP_CASES: Record<string, Builder> = {
         const [left, right] = tf.split(p.x!, 2, 1);
         // Copy before reversing: the tape holds the very array unstack returned (see README).
         const stacked = tf.stack([tf.concat([right!, left!], 1), tf.stack([...rows].reverse())]); // [2, 4, 6]
-        const tiled = tf.tile(tf.expandDims(tf.sum(p.x!, 0), 0), [4, 1]); // [4, 6]
+        const tiled = tf.mul(
+          tf.tile(tf.expandDims(tf.sum(p.x!, 0), 0), [4, 1]),
+          tf.fill([4, 6], 1.5),
+        ); // [4, 6]
         const gathered = tf.gather(p.x!, idx, 1); // [4, 6]
         const broad = tf.broadcastTo(tf.squeeze(tf.slice(p.x!, [0, 0], [1, 6])), [2, 4, 6]);
         return tf.sum(tf.mul(c, tf.tanh(tf.add(tf.mul(stacked, tf.mul(tiled, gathered)), broad))));
