@@ -61,6 +61,14 @@ export async function main(
       'also save a checkpoint every this many steps (default: every 60 s)',
     )
     .option('--rerun', 'run again runs that already finished (old folders are moved aside)')
+    .option(
+      '--rerun-diverged',
+      'run again runs that diverged (old folders are moved aside); others that finished are skipped',
+    )
+    .option(
+      '--force-size',
+      'run even if a run is estimated to need more memory, time or disk than this machine has',
+    )
     .option('--json', 'print progress events as JSON lines on stdout')
     .action(async (spec: string, options: RunOptions) => {
       code = await runCommand(spec, options, makeRegistry(), io);
@@ -70,16 +78,24 @@ export async function main(
     .command('report')
     .description("rebuild an experiment's summary.csv, report.html and figures from its files")
     .argument('<dir>', 'the folder of a spec, e.g. runs/quickstart')
-    .action(async (dir: string) => {
-      code = await reportCommand(dir, makeRegistry(), io);
+    .option(
+      '--plugins <modules>',
+      'plugin modules to load for figures and reporters (comma-separated or repeated); ' +
+        'those the results folder names are never loaded on their own',
+      collect,
+      [],
+    )
+    .action(async (dir: string, options: { plugins: string[] }) => {
+      code = await reportCommand(dir, options, makeRegistry(), io);
     });
 
   program
     .command('validate')
     .description('check a spec and print it resolved, with every default; runs nothing')
     .argument('<spec>', 'spec file (YAML or JSON)')
-    .action(async (spec: string) => {
-      code = await validateCommand(spec, makeRegistry(), io);
+    .option('--force-size', 'accept runs estimated to need more than this machine has')
+    .action(async (spec: string, options: { forceSize?: boolean }) => {
+      code = await validateCommand(spec, makeRegistry(), io, options);
     });
 
   program

@@ -54,16 +54,47 @@ function pluginsExportedBy(module: Record<string, unknown>): AnyPlugin[] | undef
   return undefined;
 }
 
+/**
+ * How long a plugin module may take to import and register (default 30 s; the environment
+ * variable TDX_PLUGIN_TIMEOUT, in seconds, changes it). An import that never settles (a
+ * top-level await that waits forever) fails with PLUGIN_LOAD instead of leaving tdx waiting.
+ */
+export function pluginTimeoutMs(): number {
+  const fromEnv = Number(process.env.TDX_PLUGIN_TIMEOUT);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv * 1000 : 30_000;
+}
+
+/** `work`, or a rejection after `ms` with `timedOut()`; the timer never keeps the process up. */
+function withTimeout<T>(work: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Imports one plugin module and registers its plugins; throws PLUGIN_LOAD or PLUGIN_CONTRACT. */
 export async function loadPluginModule(
   specifier: string,
   registry: Registry,
   baseDir: string = process.cwd(),
 ): Promise<void> {
+  const timeoutMs = pluginTimeoutMs();
+  const timedOut = (what: string) => () =>
+    new TdxError(
+      'PLUGIN_LOAD',
+      `plugin module "${specifier}" did not finish ${what} within ${timeoutMs / 1000} s`,
+      {
+        hint:
+          'something in it waits forever (a top-level await, a register() whose promise never ' +
+          'settles); fix the module, or raise the limit with TDX_PLUGIN_TIMEOUT=<seconds>',
+      },
+    );
   let module: Record<string, unknown>;
   try {
-    module = await importModule(specifier, baseDir);
+    module = await withTimeout(importModule(specifier, baseDir), timeoutMs, timedOut('loading'));
   } catch (cause) {
+    if (isTdxError(cause)) throw cause;
     const message = cause instanceof Error ? cause.message.split('\n')[0]! : String(cause);
     throw new TdxError('PLUGIN_LOAD', `cannot import plugin module "${specifier}": ${message}`, {
       cause,
@@ -75,7 +106,24 @@ export async function loadPluginModule(
   const register =
     module.register ?? (module.default as { register?: unknown } | undefined)?.register;
   if (typeof register === 'function') {
-    await (register as (r: Registry) => unknown)(registry);
+    try {
+      await withTimeout(
+        Promise.resolve().then(() => (register as (r: Registry) => unknown)(registry)),
+        timeoutMs,
+        timedOut('register()'),
+      );
+    } catch (cause) {
+      if (isTdxError(cause) && cause.code === 'PLUGIN_LOAD') throw cause;
+      const message = cause instanceof Error ? cause.message.split('\n')[0]! : String(cause);
+      throw new TdxError(
+        'PLUGIN_LOAD',
+        `plugin module "${specifier}": its register(registry) failed: ${message}`,
+        {
+          cause,
+          hint: "the module's own code failed while registering its plugins: fix it, or ask its author",
+        },
+      );
+    }
     return;
   }
   const plugins = pluginsExportedBy(module);

@@ -17,6 +17,7 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
+import { estimateQuadraticForm } from './estimates.js';
 
 export const quadraticFormConfig = z.object({
   /** Standard deviation of the normal initialisation of w. */
@@ -71,4 +72,5 @@ export const quadraticForm = definePlugin({
   create: (config, ctx): ModelBuilder => ({
     build: (info) => buildQuadraticForm(config, info, ctx.seed),
   }),
+  estimate: estimateQuadraticForm,
 });

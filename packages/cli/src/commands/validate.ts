@@ -15,12 +15,14 @@ export async function validateCommand(
   specFile: string,
   registry: Registry,
   io: CliIo,
+  options: { forceSize?: boolean } = {},
 ): Promise<number> {
   const source = readSpecFile(specFile);
   const { spec, runs } = await resolveExperiment(source.raw, {
     registry: registry.child(),
     source,
     baseDir: dirname(source.path),
+    ...(options.forceSize ? { forceSize: true } : {}),
   });
   // A backend that cannot run here fails validation too (exit 2), not the run later.
   const backend = registry.create<BackendInstance>('backend', flattenRef(spec.backend), {
