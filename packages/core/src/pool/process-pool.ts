@@ -101,7 +101,8 @@ export function runInPool(source: RunSource, options: PoolOptions): Promise<Exec
     const start = () => {
       const child = fork(script, [], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: childEnvironment(Math.min(options.workers, tasks.length)),
+        // options.workers is already the number of processes that run at once.
+        env: childEnvironment(options.workers),
       });
       const worker: Worker = { child };
       workers.add(worker);
