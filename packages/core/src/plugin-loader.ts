@@ -6,8 +6,9 @@
  * folder; package names from the spec's folder first, then from tdx's own install.
  */
 import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TdxError, isTdxError, type Problem } from './errors.js';
 import type { AnyPlugin } from './plugin.js';
 import type { Registry } from './registry.js';
@@ -21,8 +22,65 @@ function isNotFound(error: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
 }
 
+const TYPESCRIPT = /\.(c|m)?tsx?$/;
+
+/**
+ * Node 20 cannot import TypeScript. A `.ts` plugin is loaded through tsx's loader when tsx is
+ * installed (it is a devDependency of the tdx repository; `npm install -D tsx` elsewhere);
+ * otherwise the error says to install it or compile the plugin to JavaScript.
+ */
+async function enableTypeScript(specifier: string): Promise<void> {
+  try {
+    const { register } = (await import(/* @vite-ignore */ 'tsx/esm/api')) as {
+      register: () => unknown;
+    };
+    register();
+  } catch (cause) {
+    throw new TdxError(
+      'PLUGIN_LOAD',
+      `plugin module "${specifier}" is TypeScript, which Node cannot import by itself`,
+      {
+        cause,
+        hint: 'install tsx next to tdx (npm install -D tsx) so tdx can load it, or compile it to JavaScript (npx tsc) and list the .js file',
+      },
+    );
+  }
+}
+
+/**
+ * A package that resolves but whose entry file is missing is installed and not built (a
+ * workspace package before `npm run build`): say exactly that.
+ */
+function unbuiltPackage(specifier: string, baseDir: string): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const start of [baseDir, here]) {
+    const manifest = findManifest(specifier, start);
+    if (!manifest) continue;
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      main?: string;
+      exports?: { '.'?: { default?: string } | string } | string;
+    };
+    const dot = typeof pkg.exports === 'string' ? pkg.exports : pkg.exports?.['.'];
+    const entry = (typeof dot === 'string' ? dot : dot?.default) ?? pkg.main ?? 'index.js';
+    const file = resolve(dirname(manifest), entry);
+    if (!existsSync(file))
+      return `${specifier} is installed (${dirname(manifest)}) but not built: ${file} is missing`;
+  }
+  return undefined;
+}
+
+/** node_modules/<specifier>/package.json in `start` or a folder above it (exports may hide it). */
+function findManifest(specifier: string, start: string): string | undefined {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'node_modules', ...specifier.split('/'), 'package.json');
+    if (existsSync(manifest)) return manifest;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 async function importModule(specifier: string, baseDir: string): Promise<Record<string, unknown>> {
   if (isPathLike(specifier)) {
+    if (TYPESCRIPT.test(specifier)) await enableTypeScript(specifier);
     return (await import(pathToFileURL(resolve(baseDir, specifier)).href)) as Record<
       string,
       unknown
@@ -96,6 +154,12 @@ export async function loadPluginModule(
   } catch (cause) {
     if (isTdxError(cause)) throw cause;
     const message = cause instanceof Error ? cause.message.split('\n')[0]! : String(cause);
+    const unbuilt = isPathLike(specifier) ? undefined : unbuiltPackage(specifier, baseDir);
+    if (unbuilt)
+      throw new TdxError('PLUGIN_LOAD', `cannot import plugin module "${specifier}": ${unbuilt}`, {
+        cause,
+        hint: 'build it (in the tdx repository: npm run build), then run again',
+      });
     throw new TdxError('PLUGIN_LOAD', `cannot import plugin module "${specifier}": ${message}`, {
       cause,
       hint: isPathLike(specifier)
