@@ -86,7 +86,7 @@ export async function runExperiment(
           { path: 'backend', origin: `--backend ${options.backend}` },
         ])
       : options.source;
-  const { spec, runs } = await resolveExperiment(raw, {
+  const { spec, runs, notices } = await resolveExperiment(raw, {
     registry,
     baseDir,
     ...(specSource ? { source: specSource } : {}),
@@ -133,6 +133,7 @@ export async function runExperiment(
     workers: Math.min(workers, runs.length),
     runs: runs.map((r) => ({ id: r.id, label: r.label, dir: join(experimentDir, r.id) })),
   });
+  for (const message of notices) emit({ type: 'warning', message });
 
   const results = new Map<string, RunResult>();
   const shouldStop = () => options.signal?.aborted === true;

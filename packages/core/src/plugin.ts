@@ -60,6 +60,10 @@ export interface Plugin<Config = unknown, Instance = unknown> {
    * run's plugins and refuses a spec that cannot fit before any work starts (see estimate.ts).
    */
   estimate?(config: Config, ctx: EstimateContext): ResourceEstimate;
+  /** Former names specs may still use; resolving one adds a notice naming the new name. */
+  readonly aliases?: readonly string[];
+  /** Former config keys and their new names (`{ temperature: 'scale' }`), accepted with a notice. */
+  readonly renamedKeys?: Readonly<Record<string, string>>;
 }
 
 // The registry stores plugins of any config type side by side.
@@ -79,6 +83,8 @@ export function definePlugin<S extends z.ZodType, I>(plugin: {
   config: S;
   create: (config: z.output<S>, ctx: PluginContext) => I;
   estimate?(config: z.output<S>, ctx: EstimateContext): ResourceEstimate;
+  aliases?: readonly string[];
+  renamedKeys?: Readonly<Record<string, string>>;
 }): Plugin<z.output<S>, I> {
   assertPluginShape(plugin);
   // The schema's output type is the config type create() receives.

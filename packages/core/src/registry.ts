@@ -67,6 +67,15 @@ export class Registry {
           { hint: 'give the new plugin a different name' },
         );
       }
+      for (const alias of plugin.aliases ?? []) {
+        const taken = this.find(plugin.kind, alias);
+        if (taken)
+          throw new TdxError(
+            'PLUGIN_DUPLICATE',
+            `the former name "${alias}" of ${plugin.kind} "${plugin.name}" is already taken by "${taken.name}"`,
+            { hint: 'a former name must not be another plugin’s name or former name' },
+          );
+      }
       this.container.register(tokenFor(plugin.kind), { useValue: plugin });
     }
     return this;
@@ -90,8 +99,10 @@ export class Registry {
     return this.list(kind).map((p) => p.name);
   }
 
+  /** The plugin named `name`, or else the one that lists `name` among its former names. */
   find(kind: PluginKind, name: string): AnyPlugin | undefined {
-    return this.list(kind).find((p) => p.name === name);
+    const plugins = this.list(kind);
+    return plugins.find((p) => p.name === name) ?? plugins.find((p) => p.aliases?.includes(name));
   }
 
   /** The plugin of this kind and name, or PLUGIN_UNKNOWN naming the choices. */
@@ -110,6 +121,17 @@ export class Registry {
     kind: PluginKind,
     ref: unknown,
     path = '',
+  ): { resolved?: ResolvedRef; problems: Problem[]; notices: string[] } {
+    const notices: string[] = [];
+    const result = this.checkInto(kind, ref, path, notices);
+    return { ...result, notices };
+  }
+
+  private checkInto(
+    kind: PluginKind,
+    ref: unknown,
+    path: string,
+    notices: string[],
   ): { resolved?: ResolvedRef; problems: Problem[] } {
     if (ref === undefined) {
       return {
@@ -122,7 +144,7 @@ export class Registry {
         ],
       };
     }
-    if (typeof ref === 'string') return this.check(kind, { name: ref }, path);
+    if (typeof ref === 'string') return this.checkInto(kind, { name: ref }, path, notices);
     if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) {
       return {
         problems: [
@@ -146,6 +168,10 @@ export class Registry {
     }
     const plugin = this.find(kind, name);
     if (!plugin) return { problems: [this.unknownNameProblem(kind, name, path)] };
+    if (plugin.name !== name)
+      notices.push(
+        `${joinPath(path, 'name')}: ${kind} "${name}" is now called "${plugin.name}"; the old name still works`,
+      );
     const problems: Problem[] = [];
     if (
       label !== undefined &&
@@ -162,6 +188,22 @@ export class Registry {
     const configInput = Object.fromEntries(
       Object.entries(rest).filter(([k]) => !reserved.includes(k)),
     );
+    for (const [old, renamed] of Object.entries(plugin.renamedKeys ?? {})) {
+      if (!(old in configInput)) continue;
+      if (renamed in configInput) {
+        problems.push({
+          path: joinPath(path, old),
+          message: `"${old}" is the former name of "${renamed}", which is given too`,
+          hint: `keep only ${renamed}`,
+        });
+      } else {
+        configInput[renamed] = configInput[old];
+        notices.push(
+          `${joinPath(path, old)}: "${old}" is now called "${renamed}"; the old name still works`,
+        );
+      }
+      delete configInput[old];
+    }
     const allowed = objectKeys(plugin.config);
     if (allowed) {
       for (const key of Object.keys(configInput)) {
@@ -178,7 +220,9 @@ export class Registry {
     const parsed = plugin.config.safeParse(configInput);
     if (!parsed.success)
       problems.push(...zodProblems(parsed.error, configInput, plugin.config, path));
-    const config = parsed.success ? this.resolveNested(plugin, parsed.data, path, problems) : {};
+    const config = parsed.success
+      ? this.resolveNested(plugin, parsed.data, path, problems, notices)
+      : {};
     if (problems.length > 0) return { problems };
     return {
       resolved: { plugin, config, label: typeof label === 'string' ? label : name },
@@ -195,6 +239,7 @@ export class Registry {
     config: unknown,
     path: string,
     problems: Problem[],
+    notices: string[],
   ): unknown {
     const shape = objectShape(plugin.config);
     if (!shape || config === null || typeof config !== 'object') return config;
@@ -202,7 +247,12 @@ export class Registry {
     for (const [key, field] of Object.entries(shape)) {
       const kind = nestedPluginKind(field);
       if (!kind || out[key] === undefined) continue;
-      const { resolved, problems: found } = this.check(kind, out[key], joinPath(path, key));
+      const { resolved, problems: found } = this.checkInto(
+        kind,
+        out[key],
+        joinPath(path, key),
+        notices,
+      );
       problems.push(...found);
       if (resolved)
         out[key] = {

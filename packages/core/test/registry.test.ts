@@ -145,3 +145,46 @@ describe('definePlugin', () => {
     );
   });
 });
+
+describe('former names', () => {
+  const renamed = definePlugin({
+    kind: 'optimizer',
+    name: 'new-name',
+    description: 'a plugin that was renamed, with a renamed key',
+    config: z.object({ scale: z.number().default(1) }),
+    create: (c) => c,
+    aliases: ['old-name'],
+    renamedKeys: { temperature: 'scale' },
+  });
+
+  it('resolves a former name and key to the new ones, with a notice for each', () => {
+    const registry = Registry.create().register(renamed);
+    const { resolved, problems, notices } = registry.check(
+      'optimizer',
+      { name: 'old-name', temperature: 3 },
+      'optimizers[0]',
+    );
+    expect(problems).toEqual([]);
+    expect(resolved?.plugin.name).toBe('new-name');
+    expect(resolved?.config).toEqual({ scale: 3 });
+    // The label stays what the spec wrote, so run ids and metric keys do not change.
+    expect(resolved?.label).toBe('old-name');
+    expect(notices).toEqual([
+      'optimizers[0].name: optimizer "old-name" is now called "new-name"; the old name still works',
+      'optimizers[0].temperature: "temperature" is now called "scale"; the old name still works',
+    ]);
+    expect(registry.check('optimizer', 'new-name').notices).toEqual([]);
+  });
+
+  it('refuses a former key given together with its new name', () => {
+    const registry = Registry.create().register(renamed);
+    const { problems } = registry.check('optimizer', {
+      name: 'new-name',
+      temperature: 3,
+      scale: 2,
+    });
+    expect(problems.map((p) => p.message)).toEqual([
+      '"temperature" is the former name of "scale", which is given too',
+    ]);
+  });
+});

@@ -18,7 +18,7 @@ export async function validateCommand(
   options: { forceSize?: boolean } = {},
 ): Promise<number> {
   const source = readSpecFile(specFile);
-  const { spec, runs } = await resolveExperiment(source.raw, {
+  const { spec, runs, notices } = await resolveExperiment(source.raw, {
     registry: registry.child(),
     source,
     baseDir: dirname(source.path),
@@ -33,6 +33,7 @@ export async function validateCommand(
     throw new TdxError('BACKEND_UNAVAILABLE', `the spec's backend cannot run here: ${reason}`, {
       hint: 'use backend: auto (tensorflow where built, else wasm), or --backend wasm',
     });
+  for (const notice of notices) io.err(`tdx: note: ${notice}\n`);
   io.out(`${JSON.stringify(specToJson(spec), null, 2)}\n`);
   io.err(`tdx: ${specFile} is valid: ${runs.length} run(s) of ${spec.train.steps} steps\n`);
   return EXIT.ok;

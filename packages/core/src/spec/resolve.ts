@@ -59,7 +59,7 @@ function lenientSpec(raw: Record<string, unknown>) {
   const train = (raw.train ?? {}) as { steps?: unknown };
   return {
     plugins: list(raw.plugins).filter((p): p is string => typeof p === 'string'),
-    backend: raw.backend ?? 'wasm',
+    backend: raw.backend ?? 'auto',
     trainer: raw.trainer ?? 'minibatch',
     dataset: raw.dataset,
     model: raw.model,
@@ -76,8 +76,10 @@ function lenientSpec(raw: Record<string, unknown>) {
 export async function resolveExperiment(
   raw: unknown,
   options: ResolveSpecOptions,
-): Promise<{ spec: ResolvedSpec; runs: PlannedRun[] }> {
+): Promise<{ spec: ResolvedSpec; runs: PlannedRun[]; notices: string[] }> {
   const { registry, source } = options;
+  // Former plugin names and config keys still work; these say what they are called now.
+  const notices: string[] = [];
   const fail = (problems: Problem[]): never => {
     const where = source ? ` in ${source.path}` : '';
     throw new TdxError('SPEC_INVALID', `the spec${where} has ${problems.length} problem(s)`, {
@@ -104,8 +106,9 @@ export async function resolveExperiment(
   problems.push(...(await loadPluginModules(spec.plugins, registry, options.baseDir)));
 
   const ref = (kind: PluginKind, value: unknown, path: string): ResolvedPluginRef | undefined => {
-    const { resolved, problems: found } = registry.check(kind, value, path);
+    const { resolved, problems: found, notices: said } = registry.check(kind, value, path);
     problems.push(...found);
+    notices.push(...said);
     if (!resolved) return undefined;
     return {
       name: resolved.plugin.name,
@@ -238,7 +241,7 @@ export async function resolveExperiment(
   const runs = expandRuns(resolved, registry, problems);
   if (problems.length > 0) fail(problems);
   if (!options.forceSize) checkSizes(runs, registry, options.outDir, source);
-  return { spec: resolved, runs };
+  return { spec: resolved, runs, notices };
 }
 
 /** How many runs a spec expands into, before expanding it. */
