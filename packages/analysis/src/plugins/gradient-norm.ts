@@ -7,8 +7,7 @@ import { definePlugin, z, type AnalysisInstance, type AnalysisOutput } from '@td
 import { tf, valueAndGrad, type AnalysisTarget } from '@tdx/tensor';
 
 export const gradientNormConfig = z.object({
-  /** Also record each block's norm. */
-  perBlock: z.boolean().default(true),
+  perBlock: z.boolean().default(true).describe("Also record each block's norm."),
 });
 
 export function gradientNorm(

@@ -27,8 +27,10 @@ export const hessianSpectrumConfig = z
   .object({
     ...slqConfig,
     ...batchesConfig,
-    /** `full`: the whole Hessian; `blocks`: each block's H_bb; `both`. */
-    scope: z.enum(['full', 'blocks', 'both']).default('full'),
+    scope: z
+      .enum(['full', 'blocks', 'both'])
+      .default('full')
+      .describe("`full`: the whole Hessian; `blocks`: each block's H_bb; `both`."),
     ...blocksConfig,
   })
   .refine((c) => c.split !== 'heads' || c.heads !== undefined, {
