@@ -1,5 +1,5 @@
 /** The command in-process: output, exit codes and error formatting (the binary is tested in tests/). */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,18 @@ function specFile(text: string): string {
 }
 
 describe('main', () => {
+  it('prints the version of @tdx/cli with --version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      const io = capture();
+      expect(await main(['node', 'tdx', flag], io)).toBe(0);
+      expect(io.stdout()).toBe(`${pkg.version}\n`);
+    }
+    expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('lists plugins of one kind', async () => {
     const io = capture();
     expect(await main(['node', 'tdx', 'list', 'dataset'], io)).toBe(0);
@@ -219,5 +231,67 @@ describe('--set overrides', () => {
     const io3 = capture();
     expect(await main(['node', 'tdx', 'run', file, '--workers', 'two'], io3)).toBe(2);
     expect(io3.stderr()).toContain('--workers takes a whole number of at least 1, got "two"');
+  });
+
+  it('are taken by validate too, which prints the spec they give', async () => {
+    const file = specFile(
+      'name: t\ndataset: icl-linear-regression\nmodel: linear-transformer\noptimizers: [{name: sgd, lr: 0.1}]\ntrain: {steps: 3}\n',
+    );
+    const io = capture();
+    const args = ['validate', file, '--set', 'train.steps=40', '-s', 'optimizers[0].momentum=0.5'];
+    expect(await main(['node', 'tdx', ...args], io)).toBe(0);
+    const resolved = JSON.parse(io.stdout());
+    expect(resolved.train.steps).toBe(40);
+    expect(resolved.optimizers[0]).toMatchObject({ name: 'sgd', lr: 0.1, momentum: 0.5 });
+    expect(io.stderr()).toContain('is valid: 1 run(s) of 40 steps');
+  });
+
+  it('that match no field are located at the --set and get a suggestion', async () => {
+    const file = specFile(
+      'name: t\ndataset: icl-linear-regression\nmodel: linear-transformer\noptimizers: [{name: sgd, lr: 0.1}]\ntrain: {steps: 3}\n',
+    );
+    const io = capture();
+    const args = [
+      '--set',
+      'train.stpes=100',
+      '--set',
+      'trian.steps=5',
+      '--set',
+      'optimizers[0].name=adma',
+    ];
+    expect(await main(['node', 'tdx', 'validate', file, ...args], io)).toBe(2);
+    const lines = io.stderr().split('\n');
+    expect(lines).toContain(
+      '  - --set train.stpes=100 train.stpes: unknown key; did you mean "steps"? allowed keys: steps, logEvery',
+    );
+    expect(lines.find((l) => l.startsWith('  - --set trian.steps=5 trian: unknown key'))).toContain(
+      'did you mean "train"?',
+    );
+    expect(
+      lines.find((l) => l.startsWith('  - --set optimizers[0].name=adma optimizers[0].name:')),
+    ).toContain('unknown optimizer (got "adma"); did you mean "adam"?');
+    // A problem in the file keeps its line: only problems --set caused point at it.
+    const io2 = capture();
+    const broken = specFile(
+      'name: t\ndataset: icl-linear-regression\nmodel: linear-transformer\noptimizers: [{name: sgd, lr: 0}]\ntrain: {steps: 3}\n',
+    );
+    expect(await main(['node', 'tdx', 'validate', broken, '--set', 'train.steps=4'], io2)).toBe(2);
+    expect(io2.stderr()).toContain('spec.yaml:4:30 optimizers[0].lr: must be > 0 (got 0)');
+  });
+
+  it('reject an index past the end of a list, saying how long it is', () => {
+    const spec = {
+      optimizers: [
+        { name: 'sgd', lr: 0.1 },
+        { name: 'adam', lr: 0.1 },
+      ],
+    };
+    expect(() => applyOverrides(spec, ['optimizers[5].lr=1'])).toThrow(
+      '--set optimizers[5].lr=1: optimizers has 2 entries, so [5] matches none',
+    );
+    // The next index appends an entry.
+    expect(applyOverrides(spec, ['optimizers[2]={name: sgd, lr: 1}'])).toEqual({
+      optimizers: [...spec.optimizers, { name: 'sgd', lr: 1 }],
+    });
   });
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { readSpecFile, runExperiment, TdxError, type Registry } from '@tdx/core';
 
 import { EXIT, type CliIo } from '../io.js';
-import { applyOverrides } from '../overrides.js';
+import { applyOverrides, locateOverrideProblems } from '../overrides.js';
 import { progressPrinter } from '../progress.js';
 
 export interface RunOptions {
@@ -71,6 +71,8 @@ export async function runCommand(
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.rerun ? { rerun: true } : {}),
       onEvent: progressPrinter(io, { json: Boolean(options.json) }),
+    }).catch((error: unknown) => {
+      throw locateOverrideProblems(error, source.raw, options.set ?? []);
     });
     for (const message of result.reportErrors ?? []) io.err(`tdx: ${message}\n`);
     if (controller.signal.aborted) return EXIT.interrupted;
