@@ -49,6 +49,7 @@ export function topHessianEigenvalue(
 export const topHessianEigenvaluePlugin = definePlugin({
   kind: 'analysis',
   name: 'top-hessian-eigenvalue',
+  title: 'top Hessian eigenvalue',
   description:
     "the Hessian's eigenvalue of largest magnitude (power iteration on exact Hessian-vector products)",
   config: topHessianEigenvalueConfig,

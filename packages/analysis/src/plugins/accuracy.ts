@@ -140,6 +140,7 @@ export function accuracyFigures(runs: Runs): FigureSpec[] {
 export const accuracyPlugin = definePlugin({
   kind: 'analysis',
   name: 'accuracy',
+  title: 'test accuracy',
   description:
     'classification accuracy and loss on the evaluation batch (headline: test accuracy) and on fixed training batches',
   config: accuracyConfig,

@@ -299,6 +299,7 @@ export function gradientNoiseFigures(runs: Runs): FigureSpec[] {
 export const gradientNoisePlugin = definePlugin({
   kind: 'analysis',
   name: 'gradient-noise',
+  title: 'gradient-noise tail index α̂',
   description:
     'stochastic-gradient noise ‖g_B − g‖ at the current parameters: Hill tail index, quantile ratios and kurtosis against a Gaussian control (Ahn et al. 2023)',
   config: gradientNoiseConfig,

@@ -32,6 +32,7 @@ export function gradientNorm(
 export const gradientNormPlugin = definePlugin({
   kind: 'analysis',
   name: 'gradient-norm',
+  title: 'gradient norm ‖∇L‖',
   description: "the loss gradient's L2 norm over the trainable blocks, and per block",
   config: gradientNormConfig,
   create: (config): AnalysisInstance => ({

@@ -137,6 +137,7 @@ export function spectrumFigures(
 export const hessianSpectrumPlugin = definePlugin({
   kind: 'analysis',
   name: 'hessian-spectrum',
+  title: 'Hessian spectrum',
   description:
     'spectral density of the Hessian (or of each block H_bb) by stochastic Lanczos quadrature',
   config: hessianSpectrumConfig,

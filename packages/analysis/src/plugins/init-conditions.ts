@@ -507,6 +507,7 @@ function valueOnlyRate(
 export const initConditionsPlugin = definePlugin({
   kind: 'analysis',
   name: 'init-conditions',
+  title: 'initial conditions λ_min(BBᵀ)',
   description:
     "Song et al.'s initial conditions for one attention layer: rank, singular values and condition of B = [S_iX_i], κ(S_i), d ≥ N·n, and the linear rate of W_V-only gradient descent",
   config: initConditionsConfig,

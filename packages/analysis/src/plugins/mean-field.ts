@@ -820,6 +820,7 @@ function medianError(points: ReadonlyArray<{ standardError: number }>): number |
 export const meanFieldPlugin = definePlugin({
   kind: 'analysis',
   name: 'mean-field',
+  title: 'mean-field objective Q',
   description:
     'mean-field Transformers (Gao et al. 2024): τ, R, Q = R + (λ/2)∫‖θ‖², ‖∇R‖, ‖∇Q‖, the Wasserstein stationarity gap, and particle samples; figures compare sizes',
   config: meanFieldConfig,

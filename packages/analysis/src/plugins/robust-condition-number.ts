@@ -105,6 +105,7 @@ export function robustConditionNumber(
 export const robustConditionNumberPlugin = definePlugin({
   kind: 'analysis',
   name: 'robust-condition-number',
+  title: 'robust condition number R_med',
   description:
     'R_med = max_i |H_ii| / median_i |H_ii| of the Hessian diagonal (Jiang et al. 2022; Ahn et al. 2023), exact or by Hutchinson',
   config: robustConditionNumberConfig,

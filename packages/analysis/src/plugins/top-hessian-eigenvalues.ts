@@ -45,6 +45,7 @@ export function topHessianEigenvalues(
 export const topHessianEigenvaluesPlugin = definePlugin({
   kind: 'analysis',
   name: 'top-hessian-eigenvalues',
+  title: 'largest Hessian eigenvalue (Lanczos)',
   description: 'the k largest Hessian eigenvalues (Lanczos with full reorthogonalisation)',
   config: topHessianEigenvaluesConfig,
   create: (config): AnalysisInstance => ({
