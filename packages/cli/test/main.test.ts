@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TdxError, type ExperimentEvent } from '@tdx/core';
 import { applyOverrides, main, progressPrinter, type CliIo } from '../src/index.js';
+import { formatEta } from '../src/progress.js';
 
 function capture(isTTY = false): CliIo & { stdout: () => string; stderr: () => string } {
   let out = '';
@@ -188,6 +189,69 @@ describe('progressPrinter', () => {
           '[1/2] a [........................] 0/10\n[2/2] b [........................] 0/10\n[all] 0/2 done, 2 running\n',
         ),
     ).toBe(true);
+  });
+
+  it('shows an ETA from the pace since the run started or resumed', () => {
+    let clock = 0;
+    const io = capture(true);
+    const print = progressPrinter(io, { json: false, now: () => clock });
+    const start = events[0] as Extract<ExperimentEvent, { type: 'experiment-start' }>;
+    print(start);
+    print({
+      type: 'run-start',
+      runId: 'a-1',
+      label: 'a',
+      index: 0,
+      total: 1,
+      steps: 100,
+      dir: '/d',
+    });
+    const at = (ms: number, step: number) => {
+      clock = ms;
+      print({ type: 'progress', runId: 'a-1', label: 'a', step, steps: 100 });
+    };
+    at(0, 0);
+    at(500, 1); // too early to say
+    expect(io.stderr()).not.toContain('ETA');
+    at(2000, 10); // 10 steps in 2 s: 90 left take 18 s
+    expect(io.stderr()).toContain('] 10/100  ETA 18 s\n[all] 0/1 done, 1 running  ETA 18 s\n');
+    // Resumed at step 60: the pace counts from there (steps 60 -> 70 in 4 s: 30 left, 12 s).
+    print({ type: 'run-resumed', runId: 'a-1', label: 'a', step: 60, dir: '/d' });
+    at(10_000, 60);
+    at(14_000, 70);
+    expect(io.stderr()).toContain('] 70/100  ETA 12 s\n');
+
+    const plain = capture(false);
+    const printPlain = progressPrinter(plain, { json: false, now: () => clock });
+    clock = 0;
+    printPlain(start);
+    printPlain({
+      type: 'run-start',
+      runId: 'a-1',
+      label: 'a',
+      index: 0,
+      total: 1,
+      steps: 100,
+      dir: '/d',
+    });
+    printPlain({
+      type: 'metrics',
+      runId: 'a-1',
+      label: 'a',
+      record: { step: 30, optimizer: 'a', loss: 2 },
+    });
+    printPlain({ type: 'progress', runId: 'a-1', label: 'a', step: 0, steps: 100 });
+    clock = 6000;
+    printPlain({ type: 'progress', runId: 'a-1', label: 'a', step: 30, steps: 100 });
+    // 30 steps in 6 s: 70 left take 14 s.
+    expect(plain.stderr()).toContain('[1/1] a: step 30  loss 2.000  ETA 14 s\n');
+  });
+
+  it('writes remaining times as round as their size', () => {
+    expect(formatEta(400)).toBe('0 s');
+    expect(formatEta(40_000)).toBe('40 s');
+    expect(formatEta(200_000)).toBe('3 min 20 s');
+    expect(formatEta(7_500_000)).toBe('2 h 05 min');
   });
 
   it('prints every event as a JSON line with --json', () => {
