@@ -98,7 +98,7 @@ function valueFigure(
     id: `analysis-${label}`,
     title: label === analysis ? capitalised(name) : `${capitalised(name)} (${label})`,
     caption:
-      `The value of the analysis “${label}” (${analysis}) at each step it ran. ` +
+      `The value of the analysis ${label === analysis ? analysis : `“${label}” (${analysis})`} at each step it ran. ` +
       seedsCaption(groups),
     x: { label: 'step' },
     // A log scale would drop the non-positive values: only when there are none.

@@ -105,6 +105,9 @@ describe('analysis figures', () => {
     }
     const [plain] = analysisFigures(experiment(all.slice(0, 3)), { registry });
     expect(plain).toMatchObject({ title: 'Gradient-noise tail index α̂' });
+    expect(plain!.caption).toMatch(
+      /^The value of the analysis gradient-noise at each step it ran\./,
+    );
   });
 
   it('use a log scale for values that are all positive', () => {
