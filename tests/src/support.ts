@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const cliBin = join(root, 'packages/cli/bin/tdx.js');
+export const cliBin = join(root, 'packages/cli/bin/tdx.js');
 
 export interface CliResult {
   code: number;
@@ -15,11 +15,11 @@ export interface CliResult {
 }
 
 /** Runs the built `tdx` command as a user would (the build runs before tests). */
-export function tdx(args: string[], cwd = root): CliResult {
+export function tdx(args: string[], cwd = root, env: Record<string, string> = {}): CliResult {
   const run = spawnSync(process.execPath, [cliBin, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, TDX_DEBUG: '' },
+    env: { ...process.env, TDX_DEBUG: '', ...env },
   });
   return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }

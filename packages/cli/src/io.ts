@@ -12,5 +12,16 @@ export const processIo: CliIo = {
   isTTY: Boolean(process.stderr.isTTY),
 };
 
-/** 0 ok, 1 a run (or a reporter) failed, 2 bad input, 130 interrupted (as a shell reports Ctrl-C). */
-export const EXIT = { ok: 0, runFailed: 1, badInput: 2, interrupted: 130 } as const;
+/**
+ * 0 ok; 1 a run (or a reporter) failed, or results could not be written; 2 bad input (spec,
+ * arguments, plugins, sizes that cannot fit); 3 every run finished but one diverged (its loss
+ * became non-finite); 130 interrupted by Ctrl-C and 143 by SIGTERM (as a shell reports them).
+ */
+export const EXIT = {
+  ok: 0,
+  runFailed: 1,
+  badInput: 2,
+  diverged: 3,
+  interrupted: 130,
+  terminated: 143,
+} as const;

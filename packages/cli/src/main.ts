@@ -25,7 +25,7 @@ export const VERSION = (
 
 const SET_HELP = 'override a value of the spec, e.g. train.steps=100 (repeatable)';
 const PLUGINS_HELP =
-  "also load this plugin module, a package name or a path, as a spec's plugins: [...] does (repeatable)";
+  "plugin modules to load first, package names or paths, as a spec's plugins: [...] (comma-separated or repeated)";
 
 export async function main(
   argv: readonly string[],
@@ -70,6 +70,14 @@ export async function main(
       'also save a checkpoint every this many steps (default: every 60 s)',
     )
     .option('--rerun', 'run again runs that already finished (old folders are moved aside)')
+    .option(
+      '--rerun-diverged',
+      'run again runs that diverged (old folders are moved aside); others that finished are skipped',
+    )
+    .option(
+      '--force-size',
+      'run even if a run is estimated to need more memory, time or disk than this machine has',
+    )
     .option('--json', 'print progress events as JSON lines on stdout')
     .action(async (spec: string, options: RunOptions) => {
       code = await runCommand(spec, options, makeRegistry(), io);
@@ -79,8 +87,15 @@ export async function main(
     .command('report')
     .description("rebuild an experiment's summary.csv, report.html and figures from its files")
     .argument('<dir>', 'the folder of a spec, e.g. runs/quickstart')
-    .action(async (dir: string) => {
-      code = await reportCommand(dir, makeRegistry(), io);
+    .option(
+      '--plugins <modules>',
+      'plugin modules to load for figures and reporters (comma-separated or repeated); ' +
+        'those the results folder names are never loaded on their own',
+      collect,
+      [],
+    )
+    .action(async (dir: string, options: { plugins: string[] }) => {
+      code = await reportCommand(dir, options, makeRegistry(), io);
     });
 
   program
@@ -88,8 +103,9 @@ export async function main(
     .description('check a spec and print it resolved, with every default; runs nothing')
     .argument('<spec>', 'spec file (YAML or JSON)')
     .option('-s, --set <path=value>', SET_HELP, collect, [])
-    .action(async (spec: string, options: { set: string[] }) => {
-      code = await validateCommand(spec, makeRegistry(), io, options.set);
+    .option('--force-size', 'accept runs estimated to need more than this machine has')
+    .action(async (spec: string, options: { set: string[]; forceSize?: boolean }) => {
+      code = await validateCommand(spec, makeRegistry(), io, options);
     });
 
   program
@@ -99,7 +115,7 @@ export async function main(
       '[kind]',
       'backend, trainer, dataset, model, attention-kernel, optimizer, analysis, reporter',
     )
-    .option('-p, --plugins <module>', PLUGINS_HELP, collect, [])
+    .option('--plugins <modules>', PLUGINS_HELP, collect, [])
     .action(async (kind: string | undefined, options: { plugins: string[] }) => {
       code = listCommand(kind, await withPluginModules(makeRegistry(), options.plugins), io);
     });
@@ -109,7 +125,7 @@ export async function main(
     .description("show a plugin's config: fields, types, bounds, defaults and what each does")
     .argument('<kind>', 'plugin kind')
     .argument('<name>', 'plugin name')
-    .option('-p, --plugins <module>', PLUGINS_HELP, collect, [])
+    .option('--plugins <modules>', PLUGINS_HELP, collect, [])
     .action(async (kind: string, name: string, options: { plugins: string[] }) => {
       const registry = await withPluginModules(makeRegistry(), options.plugins);
       code = describeCommand(kind, name, registry, io);

@@ -8,9 +8,16 @@ import { loadPluginModules, TdxError, type Registry } from '@tdx/core';
  */
 export async function withPluginModules(
   registry: Registry,
-  modules: readonly string[],
+  options: readonly string[],
   baseDir: string = process.cwd(),
 ): Promise<Registry> {
+  // `--plugins a,b --plugins c`, as `tdx report --plugins` takes them.
+  const modules = options.flatMap((o) =>
+    o
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean),
+  );
   if (modules.length === 0) return registry;
   const child = registry.child();
   const problems = await loadPluginModules(modules, child, baseDir);

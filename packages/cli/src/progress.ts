@@ -176,7 +176,17 @@ export function progressPrinter(io: CliIo, options: ProgressOptions): EventListe
           steps: 0,
           wallMs: 0,
         });
-        say(`[skip] ${event.label}: ${event.reason} (${event.dir}); pass --rerun to run it again`);
+        say(
+          `[skip] ${event.label}: ${event.reason} (${event.dir}); pass ${event.status === 'diverged' ? '--rerun-diverged' : '--rerun'} to run it again`,
+        );
+        break;
+      case 'run-waiting':
+        say(
+          `[wait] ${event.label}: held by ${event.holder}; waiting for it, then skipping it if it finished`,
+        );
+        break;
+      case 'warning':
+        say(`tdx: warning${event.label ? ` (${event.label})` : ''}: ${event.message}`);
         break;
       case 'metrics': {
         const a = active.get(event.runId);
@@ -210,7 +220,13 @@ export function progressPrinter(io: CliIo, options: ProgressOptions): EventListe
             ? `FAILED after ${r.steps} steps: ${r.error}`
             : r.status === 'interrupted'
               ? `stopped at step ${r.steps} (checkpoint saved)`
-              : `${r.status} in ${seconds(r.wallMs)}${a?.record ? `: ${formatRecord(a.record)}` : ''}`;
+              : r.status === 'diverged' && r.divergence
+                ? `DIVERGED at step ${r.divergence.step}: ${r.divergence.quantity} ${r.divergence.value}` +
+                  (r.divergence.lastFiniteStep === undefined
+                    ? ''
+                    : ` (last finite: ${formatNumber(r.divergence.lastFiniteLoss)} at step ${r.divergence.lastFiniteStep})`) +
+                  ` after ${seconds(r.wallMs)}`
+                : `${r.status} in ${seconds(r.wallMs)}${a?.record ? `: ${formatRecord(a.record)}` : ''}`;
         say(`[${a?.index ?? '?'}/${total}] ${r.label}: ${summary}`);
         break;
       }

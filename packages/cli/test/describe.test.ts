@@ -143,7 +143,9 @@ describe('tdx describe', () => {
     );
 
     const io3 = capture();
-    expect(await main(['node', 'tdx', 'list', 'optimizer', '-p', module], io3)).toBe(0);
+    expect(await main(['node', 'tdx', 'list', 'optimizer', '--plugins', `${module},`], io3)).toBe(
+      0,
+    );
     expect(io3.stdout()).toMatch(/\n {2}adam +Adam/);
     expect(io3.stdout()).toMatch(/\n {2}fixture-sign-gd +w <- w - lr sign\(g\)\n/);
   });

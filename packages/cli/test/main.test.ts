@@ -326,13 +326,13 @@ describe('--set overrides', () => {
     expect(await main(['node', 'tdx', 'validate', file, ...args], io)).toBe(2);
     const lines = io.stderr().split('\n');
     expect(lines).toContain(
-      '  - --set train.stpes=100 train.stpes: unknown key; did you mean "steps"? allowed keys: steps, logEvery',
-    );
-    expect(lines.find((l) => l.startsWith('  - --set trian.steps=5 trian: unknown key'))).toContain(
-      'did you mean "train"?',
+      '  - (--set train.stpes=100) train.stpes: unknown key; did you mean "steps"? allowed keys: steps, logEvery',
     );
     expect(
-      lines.find((l) => l.startsWith('  - --set optimizers[0].name=adma optimizers[0].name:')),
+      lines.find((l) => l.startsWith('  - (--set trian.steps=5) trian: unknown key')),
+    ).toContain('did you mean "train"?');
+    expect(
+      lines.find((l) => l.startsWith('  - (--set optimizers[0].name=adma) optimizers[0].name:')),
     ).toContain('unknown optimizer (got "adma"); did you mean "adam"?');
     // A problem in the file keeps its line: only problems --set caused point at it.
     const io2 = capture();
@@ -341,21 +341,5 @@ describe('--set overrides', () => {
     );
     expect(await main(['node', 'tdx', 'validate', broken, '--set', 'train.steps=4'], io2)).toBe(2);
     expect(io2.stderr()).toContain('spec.yaml:4:30 optimizers[0].lr: must be > 0 (got 0)');
-  });
-
-  it('reject an index past the end of a list, saying how long it is', () => {
-    const spec = {
-      optimizers: [
-        { name: 'sgd', lr: 0.1 },
-        { name: 'adam', lr: 0.1 },
-      ],
-    };
-    expect(() => applyOverrides(spec, ['optimizers[5].lr=1'])).toThrow(
-      '--set optimizers[5].lr=1: optimizers has 2 entries, so [5] matches none',
-    );
-    // The next index appends an entry.
-    expect(applyOverrides(spec, ['optimizers[2]={name: sgd, lr: 1}'])).toEqual({
-      optimizers: [...spec.optimizers, { name: 'sgd', lr: 1 }],
-    });
   });
 });

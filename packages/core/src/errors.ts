@@ -12,6 +12,8 @@ export const INPUT_ERROR_CODES = [
   'PLUGIN_LOAD',
   'PLUGIN_DUPLICATE',
   'INVALID_ARGUMENT',
+  /** A run would need more memory, time or disk than this machine has (see estimate.ts). */
+  'SIZE_LIMIT',
   // A backend that cannot run here is the environment's problem, found before any work.
   'BACKEND_UNAVAILABLE',
 ] as const;

@@ -19,6 +19,25 @@ export interface RunResult {
   resumedFrom?: number;
   /** The error's message when status is failed. */
   error?: string;
+  /** When status is diverged (or was, for a skipped run): where and how. */
+  divergence?: Divergence;
+  /** For a skipped run: the status it finished with earlier (`completed` or `diverged`). */
+  previousStatus?: RunStatus;
+}
+
+/**
+ * Where a run's numbers stopped being finite. `value` is the non-finite number as text
+ * (`NaN`, `Infinity`, `-Infinity`): JSON has no such numbers.
+ */
+export interface Divergence {
+  /** The state (number of updates) whose loss was not finite. */
+  step: number;
+  /** What was not finite: `loss`. */
+  quantity: string;
+  value: string;
+  /** The last finite loss before it, and its step, when there was one. */
+  lastFiniteLoss?: number;
+  lastFiniteStep?: number;
 }
 
 export interface ExperimentResult {
@@ -39,6 +58,11 @@ export interface MetricsRecord {
   /** Loss of training batch `step` at the parameters after `step` updates (null when not finite). */
   loss: number | null;
   evalLoss?: number | null;
+  /**
+   * The fields of this record whose value was not finite (they hold null), with the value as
+   * text: `loss=NaN` or `loss=Infinity,evalLoss=NaN`. Absent when every value was finite.
+   */
+  nonFinite?: string;
   /**
    * Headline values of the analyses scheduled at this step, keyed by analysis label, and the
    * optimizer's numbers as `optimizer.<key>` (`optimizer.tau`: training time elapsed).
@@ -66,7 +90,30 @@ export type ExperimentEvent =
       dir: string;
     }
   | { type: 'run-resumed'; runId: string; label: string; step: number; dir: string }
-  | { type: 'run-skipped'; runId: string; label: string; dir: string; reason: string }
+  | {
+      type: 'run-skipped';
+      runId: string;
+      label: string;
+      dir: string;
+      reason: string;
+      /** How the run finished earlier (`diverged` runs again with --rerun-diverged). */
+      status?: RunStatus;
+    }
+  | {
+      type: 'run-waiting';
+      runId: string;
+      label: string;
+      dir: string;
+      /** Who holds the run (another `tdx run` on the same folder): `process 123, since ...`. */
+      holder: string;
+    }
+  | {
+      /** Something the user should know that fails nothing (a damaged record that was kept). */
+      type: 'warning';
+      runId?: string;
+      label?: string;
+      message: string;
+    }
   | { type: 'progress'; runId: string; label: string; step: number; steps: number }
   | { type: 'metrics'; runId: string; label: string; record: MetricsRecord }
   | {

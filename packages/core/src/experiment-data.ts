@@ -44,6 +44,11 @@ export interface RunData extends RunIdentity {
   metrics: MetricsRecord[];
   /** Analysis files by label. */
   analyses: Record<string, AnalysisFile>;
+  /**
+   * What could not be read: a damaged line of metrics.jsonl (with its line number), a damaged
+   * JSON file. The data above leaves these out; reports say so.
+   */
+  unreadable?: Array<{ file: string; line?: number; reason: string }>;
 }
 
 export interface ExperimentData {

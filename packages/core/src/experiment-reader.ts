@@ -8,7 +8,7 @@ import type { BackendInfo } from './contracts.js';
 import { TdxError } from './errors.js';
 import type { AnalysisFile, ExperimentData, RunData } from './experiment-data.js';
 import type { MetricsRecord, RunResult } from './events.js';
-import { readJson, readJsonl } from './run-directory.js';
+import { readJson, readJsonFile, readJsonlFile } from './run-directory.js';
 
 /** The content of experiment.json. */
 export interface ExperimentFile {
@@ -20,19 +20,29 @@ export interface ExperimentFile {
 }
 
 function readRun(dir: string, id: string): RunData {
-  const spec = readJson<Record<string, unknown>>(join(dir, 'spec.json')) ?? {};
-  const info = readJson<Record<string, unknown>>(join(dir, 'run.json')) ?? {};
-  const result = readJson<RunResult>(join(dir, 'result.json'));
+  const unreadable: NonNullable<RunData['unreadable']> = [];
+  const read = <T>(path: string): T | undefined => {
+    const file = readJsonFile<T>(path);
+    if (file && 'damaged' in file) unreadable.push({ file: path, reason: file.damaged });
+    return file && 'value' in file ? file.value : undefined;
+  };
+  const spec = read<Record<string, unknown>>(join(dir, 'spec.json')) ?? {};
+  const info = read<Record<string, unknown>>(join(dir, 'run.json')) ?? {};
+  const result = read<RunResult>(join(dir, 'result.json'));
   const analyses: Record<string, AnalysisFile> = {};
   const analysesDir = join(dir, 'analyses');
   if (existsSync(analysesDir)) {
     for (const file of readdirSync(analysesDir)
       .filter((f) => f.endsWith('.json'))
       .sort()) {
-      const content = readJson<AnalysisFile>(join(analysesDir, file));
+      const content = read<AnalysisFile>(join(analysesDir, file));
       if (content?.records) analyses[content.label] = content;
     }
   }
+  const metricsPath = join(dir, 'metrics.jsonl');
+  const metrics = readJsonlFile(metricsPath, { requireStep: true });
+  for (const d of metrics.damaged)
+    unreadable.push({ file: metricsPath, line: d.line, reason: `damaged record (${d.reason})` });
   const optimizer = (spec.optimizer as { label?: string } | undefined)?.label ?? '';
   const label = (info.label as string | undefined) ?? id;
   return {
@@ -52,8 +62,9 @@ function readRun(dir: string, id: string): RunData {
     spec,
     ...(result && typeof result.status === 'string' ? { result } : {}),
     info,
-    metrics: readJsonl(join(dir, 'metrics.jsonl')) as MetricsRecord[],
+    metrics: metrics.records as MetricsRecord[],
     analyses,
+    ...(unreadable.length > 0 ? { unreadable } : {}),
   };
 }
 

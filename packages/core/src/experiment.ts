@@ -8,29 +8,24 @@
  * Running a spec again skips finished runs and resumes interrupted or failed ones from their
  * checkpoint, with the same results as an uninterrupted run (same seed, same backend).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { BackendInstance } from './contracts.js';
 import { TdxError } from './errors.js';
 import type { EventListener, ExperimentResult, RunResult } from './events.js';
 import { readExperiment, type ExperimentFile } from './experiment-reader.js';
-import { checkpointPath } from './checkpoint.js';
 import { loadPluginModules } from './plugin-loader.js';
 
 import { runInPool } from './pool/process-pool.js';
 import type { Registry } from './registry.js';
 import { runReporters } from './reports.js';
-import { moveAside, readJson, writeJsonAtomic } from './run-directory.js';
-import {
-  executeRun,
-  type CheckpointPolicy,
-  type ExecutedRun,
-  type RunTask,
-} from './run-executor.js';
+import { fsErrorCode, ioError, makeDirs, writeJsonAtomic } from './run-directory.js';
+import { executeRun, type CheckpointPolicy, type ExecutedRun } from './run-executor.js';
+import { needsWork, runSource } from './run-source.js';
 import { resolveExperiment } from './spec/resolve.js';
 import { flattenRef, specToJson } from './spec/schema.js';
-import type { SpecSource } from './spec/source.js';
+import { overriddenSource, type SpecSource } from './spec/source.js';
 
 export interface RunExperimentOptions {
   /** Registry with the built-in plugins; the spec's own plugins go into a child of it. */
@@ -44,6 +39,13 @@ export interface RunExperimentOptions {
   source?: SpecSource;
   /** Run again runs that already finished (their folders are moved aside, never deleted). */
   rerun?: boolean;
+  /** Run again runs that diverged (their folders are moved aside); others finished are skipped. */
+  rerunDiverged?: boolean;
+  /**
+   * Run even when the estimated memory, work or disk of a run exceeds what this machine has
+   * (the --force-size flag). Without it such a spec fails before any work with SIZE_LIMIT.
+   */
+  forceSize?: boolean;
   /** Runs at once, each in its own process (default 1: in this process, one after another). */
   workers?: number;
   /**
@@ -77,10 +79,19 @@ export async function runExperiment(
   const raw =
     options.backend === undefined ? rawSpec : { ...(rawSpec as object), backend: options.backend };
   const baseDir = options.source ? dirname(options.source.path) : process.cwd();
+  // A problem with the --backend value is located at the flag, not at the spec's backend line.
+  const specSource =
+    options.source && options.backend !== undefined
+      ? overriddenSource(options.source, [
+          { path: 'backend', origin: `--backend ${options.backend}` },
+        ])
+      : options.source;
   const { spec, runs } = await resolveExperiment(raw, {
     registry,
     baseDir,
-    ...(options.source ? { source: options.source } : {}),
+    ...(specSource ? { source: specSource } : {}),
+    ...(options.forceSize ? { forceSize: true } : {}),
+    outDir: resolve(options.outDir ?? 'runs'),
   });
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
   if (workers > 1 && !options.registryModule) {
@@ -105,7 +116,7 @@ export async function runExperiment(
   const backendInfo = await backend.activate();
 
   const experimentDir = resolve(options.outDir ?? 'runs', spec.name);
-  mkdirSync(experimentDir, { recursive: true });
+  createExperimentDir(experimentDir);
   const meta: ExperimentFile = {
     spec: specToJson(spec),
     ...(options.source ? { specFile: options.source.path } : {}),
@@ -123,44 +134,21 @@ export async function runExperiment(
     runs: runs.map((r) => ({ id: r.id, label: r.label, dir: join(experimentDir, r.id) })),
   });
 
-  // What each run needs: nothing (finished), a resumption, or a fresh start.
   const results = new Map<string, RunResult>();
-  const tasks: RunTask[] = [];
-  for (const [index, plan] of runs.entries()) {
-    const dir = join(experimentDir, plan.id);
-    const previous = readJson<RunResult>(join(dir, 'result.json'));
-    const finished = previous?.status === 'completed' || previous?.status === 'diverged';
-    if (finished && !options.rerun) {
-      emit({
-        type: 'run-skipped',
-        runId: plan.id,
-        label: plan.label,
-        dir,
-        reason: 'already finished',
-      });
-      results.set(plan.id, { ...previous, status: 'skipped' });
-      continue;
-    }
-    const resumable = !options.rerun && existsSync(checkpointPath(dir));
-    const movedTo = !resumable && existsSync(dir) ? moveAside(dir) : undefined;
-    tasks.push({
-      plan,
-      dir,
-      index,
-      total: runs.length,
-      mode: resumable ? 'resume' : 'fresh',
-      ...(movedTo ? { previousMovedTo: movedTo } : {}),
-    });
-  }
-
   const shouldStop = () => options.signal?.aborted === true;
-  const pooled = workers > 1 && tasks.length > 1;
+  const source = runSource(runs, experimentDir, results, emit, shouldStop, {
+    ...(options.rerun ? { rerun: true } : {}),
+    ...(options.rerunDiverged ? { rerunDiverged: true } : {}),
+  });
+  // A run that needs work, as far as the folders say now (claims decide when it comes to it).
+  const toRun = runs.filter((plan) => needsWork(join(experimentDir, plan.id), options)).length;
+  const pooled = workers > 1 && toRun > 1;
   const analysisWorkers = options.registryModule
     ? Math.max(
         1,
         Math.floor(
           options.analysisWorkers ??
-            availableParallelism() / (pooled ? Math.min(workers, tasks.length) : 1),
+            availableParallelism() / (pooled ? Math.min(workers, toRun) : 1),
         ),
       )
     : 1;
@@ -170,46 +158,58 @@ export async function runExperiment(
     baseDir,
     backend: flattenRef(spec.backend),
   };
+  // Claims die with the process anyway (a dead holder's claim is stale); this tidies them.
+  const releaseOnExit = () => source.releaseAll();
+  process.on('exit', releaseOnExit);
   let executed: ExecutedRun[];
-  if (pooled) {
-    executed = await runInPool(tasks, {
-      workers,
-      emit,
-      shouldStop,
-      ...(options.workerScript ? { workerScript: options.workerScript } : {}),
-      init: {
-        ...registrySetup,
-        analysisWorkers,
-        checkpoint: options.checkpoint ?? {},
-        ...(options.source ? { specFile: options.source.path } : {}),
-      },
-    });
-  } else {
-    executed = [];
-    for (const task of tasks) {
-      if (shouldStop()) break;
-      const result = await executeRun(task, {
-        registry,
-        backend: backendInfo,
+  try {
+    if (pooled) {
+      executed = await runInPool(source, {
+        workers: Math.min(workers, toRun),
         emit,
-        checkpoint: options.checkpoint ?? {},
         shouldStop,
-        ...(options.source ? { specFile: options.source.path } : {}),
-        ...(analysisWorkers > 1
-          ? {
-              analysisWorkers: {
-                ...registrySetup,
-                count: analysisWorkers,
-                ...(options.analysisWorkerScript
-                  ? { workerScript: options.analysisWorkerScript }
-                  : {}),
-              },
-            }
-          : {}),
+        ...(options.workerScript ? { workerScript: options.workerScript } : {}),
+        init: {
+          ...registrySetup,
+          analysisWorkers,
+          checkpoint: options.checkpoint ?? {},
+          ...(options.source ? { specFile: options.source.path } : {}),
+        },
       });
-      executed.push(result);
-      if (result.fatal) throw result.fatal;
+    } else {
+      executed = [];
+      for (let task = await source.next(); task; task = await source.next()) {
+        let result: ExecutedRun;
+        try {
+          result = await executeRun(task, {
+            registry,
+            backend: backendInfo,
+            emit,
+            checkpoint: options.checkpoint ?? {},
+            shouldStop,
+            ...(options.source ? { specFile: options.source.path } : {}),
+            ...(analysisWorkers > 1
+              ? {
+                  analysisWorkers: {
+                    ...registrySetup,
+                    count: analysisWorkers,
+                    ...(options.analysisWorkerScript
+                      ? { workerScript: options.analysisWorkerScript }
+                      : {}),
+                  },
+                }
+              : {}),
+          });
+        } finally {
+          source.finished(task);
+        }
+        executed.push(result);
+        if (result.fatal) throw result.fatal;
+      }
     }
+  } finally {
+    source.releaseAll();
+    process.off('exit', releaseOnExit);
   }
   for (const { fatal: _fatal, ...result } of executed) results.set(result.id, result);
 
@@ -238,31 +238,100 @@ export async function runExperiment(
   return result;
 }
 
-/** Rebuilds the reports of an experiment folder from the files on disk (`tdx report`). */
+/**
+ * Creates the experiment's folder. A path that cannot hold one (under a file, not writable) is
+ * bad input (INVALID_ARGUMENT: choose another --out); other failures are IO.
+ */
+function createExperimentDir(dir: string): void {
+  try {
+    makeDirs(dir);
+    const probe = join(dir, `.write-test-${process.pid}`);
+    writeJsonAtomic(probe, {});
+    rmQuiet(probe);
+  } catch (error) {
+    const code = fsErrorCode((error as { cause?: unknown }).cause ?? error);
+    const bad = ['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ENOENT'];
+    const io = ioError((error as { cause?: unknown }).cause ?? error, 'write results into', dir);
+    if (code && bad.includes(code))
+      throw new TdxError('INVALID_ARGUMENT', io.message, {
+        cause: error,
+        ...(io.hint ? { hint: io.hint } : {}),
+      });
+    throw io;
+  }
+}
+
+function rmQuiet(path: string): void {
+  try {
+    rmSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** What `tdx report` did: the files written, and what it could not do or read. */
+export interface ReportsWritten {
+  files: string[];
+  /** One message per reporter that failed or could not be created. */
+  errors: string[];
+  /** Records that could not be read (file, line, why): the reports leave them out. */
+  unreadable: string[];
+  /** Plugin modules the experiment's spec lists that were not loaded (see `plugins`). */
+  notLoaded: string[];
+}
+
+/**
+ * Rebuilds the reports of an experiment folder from the files on disk (`tdx report`).
+ *
+ * Opening results runs no code they name: the plugin modules listed in the folder's
+ * experiment.json are not imported. Only `plugins` (modules the caller names, e.g. with
+ * `tdx report --plugins`, resolved from `baseDir`) are loaded; without them, analyses from
+ * plugins are drawn with the default figure and reporters from plugins are reported missing.
+ */
 export async function writeReports(
   experimentDir: string,
-  options: { registry: Registry; reporters?: unknown[] },
-): Promise<{ files: string[]; errors: string[] }> {
+  options: { registry: Registry; reporters?: unknown[]; plugins?: string[]; baseDir?: string },
+): Promise<ReportsWritten> {
   const data = readExperiment(resolve(experimentDir));
   const registry = options.registry.child();
-  const meta = readJson<ExperimentFile>(join(resolve(experimentDir), 'experiment.json'));
-  const plugins = (data.spec.plugins as string[] | undefined) ?? [];
-  // Analyses' figures may come from the spec's own plugins.
-  await loadPluginModules(
-    plugins,
-    registry,
-    meta?.specFile ? dirname(meta.specFile) : process.cwd(),
-  );
+  const named = options.plugins ?? [];
+  const problems = await loadPluginModules(named, registry, options.baseDir ?? process.cwd());
+  if (problems.length > 0)
+    throw new TdxError('PLUGIN_LOAD', `cannot load the plugin modules given`, {
+      problems: problems.map((p) => ({ ...p, path: p.path.replace(/^plugins/, '--plugins') })),
+    });
+  const listed = Array.isArray(data.spec.plugins) ? (data.spec.plugins as unknown[]) : [];
+  const notLoaded = listed.filter((p): p is string => typeof p === 'string' && !named.includes(p));
   // The spec's reporters, or, when it names none, every registered one: asking for a report
   // should give one even if the experiment ran before a reporter was installed.
-  const listed = (data.spec.reporters as unknown[] | undefined) ?? [];
+  const listedReporters = (data.spec.reporters as unknown[] | undefined) ?? [];
   const refs =
     options.reporters ??
-    (listed.length > 0 ? listed : registry.list('reporter').map((p) => ({ name: p.name })));
+    (listedReporters.length > 0
+      ? listedReporters
+      : registry.list('reporter').map((p) => ({ name: p.name })));
 
-  const resolved = refs.map((ref, i) => {
-    const r = registry.resolve('reporter', ref, `reporters[${i}]`);
-    return { name: r.plugin.name, label: r.label, config: r.config as Record<string, unknown> };
+  const errors: string[] = [];
+  const resolved = refs.flatMap((ref, i) => {
+    try {
+      const r = registry.resolve('reporter', ref, `reporters[${i}]`);
+      return [{ name: r.plugin.name, label: r.label, config: r.config as Record<string, unknown> }];
+    } catch (error) {
+      const name = (ref as { name?: unknown } | null)?.name ?? ref;
+      errors.push(
+        `reporter ${JSON.stringify(name)} cannot be created here: ${error instanceof Error ? error.message : String(error)}` +
+          (notLoaded.length > 0
+            ? ` (if a plugin module of the spec provides it, name it: --plugins ${notLoaded.join(',')})`
+            : ''),
+      );
+      return [];
+    }
   });
-  return runReporters(data, resolved, registry);
+  const outcome = await runReporters(data, resolved, registry);
+  const unreadable = data.runs.flatMap((run) =>
+    (run.unreadable ?? []).map(
+      (u) => `${u.file}${u.line === undefined ? '' : `:${u.line}`}: ${u.reason}`,
+    ),
+  );
+  return { files: outcome.files, errors: [...errors, ...outcome.errors], unreadable, notLoaded };
 }

@@ -31,5 +31,8 @@ export * from './experiment-reader.js';
 export * from './checkpoint.js';
 export * from './reports.js';
 export * from './run-executor.js';
+export * from './run-claim.js';
+export * from './run-source.js';
+export * from './estimate.js';
 export type { WorkerInit } from './pool/protocol.js';
 export * from './tuning.js';

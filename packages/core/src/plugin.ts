@@ -2,6 +2,7 @@
  * The plugin contract: everything in tdx that varies is a plugin of one kind.
  */
 import type { z } from 'zod';
+import type { EstimateContext, ResourceEstimate } from './estimate.js';
 import { TdxError } from './errors.js';
 import type { Registry } from './registry.js';
 
@@ -58,6 +59,12 @@ export interface Plugin<Config = unknown, Instance = unknown> {
   /** Validates the config and fills in defaults. */
   readonly config: z.ZodType<Config>;
   create(config: Config, ctx: PluginContext): Instance;
+  /**
+   * Optional: what an instance with this config will cost (parameters, memory, work per
+   * step), from the config alone, without creating anything. tdx adds up the estimates of a
+   * run's plugins and refuses a spec that cannot fit before any work starts (see estimate.ts).
+   */
+  estimate?(config: Config, ctx: EstimateContext): ResourceEstimate;
 }
 
 // The registry stores plugins of any config type side by side.
@@ -77,6 +84,7 @@ export function definePlugin<S extends z.ZodType, I>(plugin: {
   title?: string;
   config: S;
   create: (config: z.output<S>, ctx: PluginContext) => I;
+  estimate?(config: z.output<S>, ctx: EstimateContext): ResourceEstimate;
 }): Plugin<z.output<S>, I> {
   assertPluginShape(plugin);
   // The schema's output type is the config type create() receives.
@@ -110,6 +118,8 @@ export function assertPluginShape(value: unknown, source = 'a plugin'): asserts 
     fail(`plugin "${String(p.name)}" needs a zod schema as config`);
   if (typeof p.create !== 'function')
     fail(`plugin "${String(p.name)}" needs a create(config, ctx) function`);
+  if (p.estimate !== undefined && typeof p.estimate !== 'function')
+    fail(`plugin "${String(p.name)}" has an estimate that is not a function`);
   const shape = (config as { shape?: Record<string, unknown> }).shape;
   if (shape) {
     const reserved = RESERVED_CONFIG_KEYS[p.kind as PluginKind];

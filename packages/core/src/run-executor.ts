@@ -9,18 +9,19 @@
  *             checkpoints/latest.json  the state to continue from
  *             result.json     written last: status and final numbers (error.json too on failure)
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint, writeCheckpoint, type StoredCheckpoint } from './checkpoint.js';
 import type { BackendInfo, TrainingSession } from './contracts.js';
 import { TdxError, isTdxError } from './errors.js';
 import type { AnalysisFile } from './experiment-data.js';
-import type { EventListener, MetricsRecord, RunResult } from './events.js';
+import type { Divergence, EventListener, MetricsRecord, RunResult } from './events.js';
 import type { Registry } from './registry.js';
 import {
   JsonlWriter,
   readJson,
-  readJsonl,
+  readJsonFile,
+  readJsonlFile,
   writeJsonAtomic,
   writeTextAtomic,
 } from './run-directory.js';
@@ -84,19 +85,46 @@ function analysisFile(ref: ResolvedAnalysisRef, records: AnalysisFile['records']
   };
 }
 
-/** Keeps what was recorded before `step`; later records will be recomputed, identically. */
-function truncateRecords(
+/**
+ * Rewinds the run's records to the checkpoint at `step`: records of later steps go (the resumed
+ * run writes them again, identically); everything before stays byte for byte. A damaged line
+ * of metrics.jsonl is kept as it is and reported: what was recorded is never rewritten from
+ * what could be parsed. A damaged analysis file is moved aside (`.damaged-<time>`), not lost.
+ */
+function rewindRecords(
   dir: string,
   plan: PlannedRun,
   step: number,
+  warn: (message: string) => void,
 ): Map<string, AnalysisFile['records']> {
   const metricsPath = join(dir, 'metrics.jsonl');
-  const kept = readJsonl(metricsPath).filter((r) => (r.step as number) < step);
-  writeJsonlAtomic(metricsPath, kept);
+  const { lines, damaged, unterminated } = readJsonlFile(metricsPath, { requireStep: true });
+  // A last line without its newline is an append a crash cut short. Appends come after the
+  // checkpoint they follow, so its record is written again, whole, when the run resumes.
+  const last = lines.at(-1);
+  const cut = unterminated && last && !last.record ? last : undefined;
+  for (const d of damaged)
+    warn(
+      d.line === cut?.line
+        ? `${metricsPath}:${d.line}: an unfinished last line (an append cut short) is replaced by its record, computed again from the checkpoint at step ${step}`
+        : `${metricsPath}:${d.line}: a damaged record (${d.reason}); it is kept as it is and the run resumes from its checkpoint at step ${step}`,
+    );
+  const kept = lines.filter((l) => l !== cut && (!l.record || (l.record.step as number) < step));
+  writeTextAtomic(metricsPath, kept.map((l) => `${l.text}\n`).join(''));
   const analyses = new Map<string, AnalysisFile['records']>();
   for (const ref of plan.spec.analyses) {
     const path = join(dir, 'analyses', `${ref.label}.json`);
-    const records = (readJson<AnalysisFile>(path)?.records ?? []).filter((r) => r.step < step);
+    const file = readJsonFile<AnalysisFile>(path);
+    let records: AnalysisFile['records'] = [];
+    if (file && 'damaged' in file) {
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      renameSync(path, `${path}.damaged-${stamp}`);
+      warn(
+        `${path} is damaged (${file.damaged}); it was moved to ${path}.damaged-${stamp} and the analysis records from step ${step} on are computed again`,
+      );
+    } else if (file && Array.isArray(file.value.records)) {
+      records = file.value.records.filter((r) => r.step < step);
+    }
     writeJsonAtomic(path, analysisFile(ref, records));
     analyses.set(ref.label, records);
   }
@@ -105,6 +133,32 @@ function truncateRecords(
 
 function writeJsonlAtomic(path: string, records: Array<Record<string, unknown>>): void {
   writeTextAtomic(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/** Writes what a failed run leaves; a write that fails too (a full disk) is said, not thrown. */
+function recordFailure(dir: string, result: RunResult, error: unknown): RunResult {
+  const notes: string[] = [];
+  const attempt = (what: string, write: () => void) => {
+    try {
+      write();
+    } catch {
+      notes.push(what);
+    }
+  };
+  attempt('error.json', () => {
+    mkdirSync(dir, { recursive: true });
+    writeJsonAtomic(join(dir, 'error.json'), {
+      message: result.error,
+      ...(isTdxError(error)
+        ? { code: error.code, problems: error.problems, hint: error.hint }
+        : {}),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+  });
+  attempt('result.json', () => writeJsonAtomic(join(dir, 'result.json'), result));
+  return notes.length === 0
+    ? result
+    : { ...result, error: `${result.error} (${notes.join(' and ')} could not be written either)` };
 }
 
 /** Lets signals, IPC and progress output through between synchronous training steps. */
@@ -124,7 +178,10 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
   let resumedFrom: number | undefined;
   let finalLoss: number | undefined;
   let finalEvalLoss: number | undefined;
+  let lastFinite: { step: number; loss: number } | undefined;
+  let divergence: Divergence | undefined;
   let status: RunResult['status'] = 'completed';
+  const warn = (message: string) => emit({ type: 'warning', runId: id, label, message });
 
   emit({ type: 'run-start', runId: id, label, index: task.index, total: task.total, steps, dir });
   try {
@@ -148,7 +205,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
     if (checkpoint) {
       resumedFrom = checkpoint.step;
       completed = checkpoint.step;
-      records = truncateRecords(dir, plan, checkpoint.step);
+      records = rewindRecords(dir, plan, checkpoint.step, warn);
       const info: Record<string, unknown> =
         readJson<Record<string, unknown>>(join(dir, 'run.json')) ?? identity;
 
@@ -220,7 +277,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
       }
       const due = analyses.filter((a) => a.due.has(t));
       const logging = logged.has(t) || due.length > 0;
-      const values: Record<string, number | null> = {};
+      const values: Record<string, number> = {};
       let evalLoss: number | undefined;
       if (logging) {
         for (const a of due) {
@@ -233,7 +290,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
             () =>
               (pool ??= ctx.analysisWorkers ? openAnalysisPool(ctx.analysisWorkers, spec) : null),
           );
-          if (output.value !== undefined) values[a.ref.label] = finiteOrNull(output.value);
+          if (output.value !== undefined) values[a.ref.label] = output.value;
           a.records.push({
             step: t,
             ...(output.value === undefined ? {} : { value: output.value }),
@@ -259,16 +316,36 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
       const optimizerMetrics = logging ? (session.metrics?.() ?? {}) : {};
       const loss = t < steps ? session.step(t) : session.loss(t);
       if (t < steps) completed = t + 1;
-      if (logging) {
+      const diverged = !Number.isFinite(loss);
+      if (diverged)
+        divergence = {
+          step: t,
+          quantity: 'loss',
+          value: String(loss),
+          ...(lastFinite
+            ? { lastFiniteLoss: lastFinite.loss, lastFiniteStep: lastFinite.step }
+            : {}),
+        };
+      else lastFinite = { step: t, loss };
+      // The step where the loss stops being finite is always recorded, logged step or not.
+      if (logging || diverged) {
+        const numbers: Record<string, number> = {
+          loss,
+          ...(evalLoss === undefined ? {} : { evalLoss }),
+          ...Object.fromEntries(
+            Object.entries(optimizerMetrics).map(([k, v]) => [`optimizer.${k}`, v]),
+          ),
+          ...values,
+        };
+        const nonFinite = Object.entries(numbers)
+          .filter(([, v]) => !Number.isFinite(v))
+          .map(([k, v]) => `${k}=${String(v)}`);
         const record: MetricsRecord = {
           step: t,
           optimizer: plan.optimizer,
+          ...Object.fromEntries(Object.entries(numbers).map(([k, v]) => [k, finiteOrNull(v)])),
           loss: finiteOrNull(loss),
-          ...(evalLoss === undefined ? {} : { evalLoss: finiteOrNull(evalLoss) }),
-          ...Object.fromEntries(
-            Object.entries(optimizerMetrics).map(([k, v]) => [`optimizer.${k}`, finiteOrNull(v)]),
-          ),
-          ...values,
+          ...(nonFinite.length > 0 ? { nonFinite: nonFinite.join(',') } : {}),
         };
         metrics.append(record);
         emit({ type: 'metrics', runId: id, label, record });
@@ -280,7 +357,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
         emit({ type: 'progress', runId: id, label, step: t, steps });
         lastProgress = now;
       }
-      if (!Number.isFinite(loss)) {
+      if (diverged) {
         status = 'diverged';
         break;
       }
@@ -291,51 +368,56 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
     }
     // The final state is kept too: later analyses can start from the trained parameters.
     if (status === 'completed') save(steps);
-  } catch (error) {
+    metrics.close();
+
     const result: RunResult = {
       id,
       label,
       dir,
-      status: 'failed',
+      status,
       steps: completed,
+      ...(finalLoss !== undefined && Number.isFinite(finalLoss) && status !== 'interrupted'
+        ? { finalLoss }
+        : {}),
+      // A diverged run's last evaluation is from before it diverged: not a final number.
+      ...(finalEvalLoss !== undefined &&
+      Number.isFinite(finalEvalLoss) &&
+      status !== 'interrupted' &&
+      status !== 'diverged'
+        ? { finalEvalLoss }
+        : {}),
       wallMs: performance.now() - started,
       ...(resumedFrom === undefined ? {} : { resumedFrom }),
-      error: error instanceof Error ? error.message : String(error),
+      ...(divergence ? { divergence } : {}),
     };
-    mkdirSync(dir, { recursive: true });
-    writeJsonAtomic(join(dir, 'error.json'), {
-      message: result.error,
-      ...(isTdxError(error)
-        ? { code: error.code, problems: error.problems, hint: error.hint }
-        : {}),
-      stack: error instanceof Error ? error.stack : undefined,
-    });
     writeJsonAtomic(join(dir, 'result.json'), result);
     emit({ type: 'run-end', runId: id, label, result });
+    return result;
+  } catch (error) {
+    const failed = recordFailure(
+      dir,
+      {
+        id,
+        label,
+        dir,
+        status: 'failed',
+        steps: completed,
+        wallMs: performance.now() - started,
+        ...(resumedFrom === undefined ? {} : { resumedFrom }),
+        error: error instanceof Error ? error.message : String(error),
+      },
+      error,
+    );
+    emit({ type: 'run-end', runId: id, label, result: failed });
     // A bad input fails every run the same way: stop the experiment rather than repeat it.
-    return isTdxError(error) && error.isInputError ? { ...result, fatal: error } : result;
+    return isTdxError(error) && error.isInputError ? { ...failed, fatal: error } : failed;
   } finally {
-    metrics?.close();
+    try {
+      metrics?.close();
+    } catch {
+      // Closing a file that failed to write changes nothing on disk.
+    }
     session?.dispose();
     pool?.close();
   }
-
-  const result: RunResult = {
-    id,
-    label,
-    dir,
-    status,
-    steps: completed,
-    ...(finalLoss !== undefined && Number.isFinite(finalLoss) && status !== 'interrupted'
-      ? { finalLoss }
-      : {}),
-    ...(finalEvalLoss !== undefined && Number.isFinite(finalEvalLoss) && status !== 'interrupted'
-      ? { finalEvalLoss }
-      : {}),
-    wallMs: performance.now() - started,
-    ...(resumedFrom === undefined ? {} : { resumedFrom }),
-  };
-  writeJsonAtomic(join(dir, 'result.json'), result);
-  emit({ type: 'run-end', runId: id, label, result });
-  return result;
 }

@@ -43,7 +43,8 @@ describe('Registry', () => {
 
   it('refuses a second plugin with a name already taken up the chain', () => {
     const parent = Registry.create().register(toyGd);
-    const clash = definePlugin({ ...toyGd, config: z.object({}), create: () => ({}) });
+    const { estimate: _estimate, ...base } = toyGd;
+    const clash = definePlugin({ ...base, config: z.object({}), create: () => ({}) });
 
     const error = catchError(() => parent.child().register(clash));
     expect(error.code).toBe('PLUGIN_DUPLICATE');

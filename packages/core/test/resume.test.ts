@@ -143,7 +143,7 @@ describe('sweeps and seeds', () => {
     const report = join(outDir, 'toy', 'toy-report.txt');
     writeFileSync(report, '');
     const rebuilt = await writeReports(join(outDir, 'toy'), { registry: registry() });
-    expect(rebuilt).toEqual({ files: [report], errors: [] });
+    expect(rebuilt).toEqual({ files: [report], errors: [], unreadable: [], notLoaded: [] });
     expect(readFileSync(report, 'utf8').split('\n')[3]).toBe(
       'toy-gd_lr=0.3_curvature=1_seed=2 toy-gd_lr=0.3_curvature=1 2 completed 28',
     );

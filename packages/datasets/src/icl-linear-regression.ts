@@ -20,6 +20,7 @@ import { definePlugin, TdxError, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
 import { randomRotation } from './random-rotation.js';
+import { estimateIclLinearRegression } from './estimates.js';
 
 export const iclCovariates = ['normal', 'sphere', 'gamma'] as const;
 export type IclCovariates = (typeof iclCovariates)[number];
@@ -285,4 +286,5 @@ export const iclLinearRegression = definePlugin({
     'in-context linear regression (Ahn et al. 2023): n pairs (x, <w, x>) and a query, x, w ~ N(0, I_d)',
   config: iclLinearRegressionConfig,
   create: (config, ctx): Dataset => createIclLinearRegression(config, ctx.seed),
+  estimate: estimateIclLinearRegression,
 });

@@ -9,6 +9,7 @@
 import { definePlugin, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
+import { estimateMarkovText } from './estimates.js';
 
 export const markovTextConfig = z.object({
   vocabulary: z.number().int().min(2).default(64),
@@ -134,4 +135,5 @@ export const markovText = definePlugin({
     'token sequences from a seeded random Markov chain (language modelling; the entropy rate is the best loss)',
   config: markovTextConfig,
   create: (config, ctx): Dataset => createMarkovText(config, ctx.seed),
+  estimate: estimateMarkovText,
 });

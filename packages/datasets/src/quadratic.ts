@@ -16,6 +16,7 @@
 import { definePlugin, TdxError, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { randomRotation } from './random-rotation.js';
+import { estimateQuadratic } from './estimates.js';
 
 export const quadraticConfig = z
   .object({
@@ -156,4 +157,5 @@ export const quadratic = definePlugin({
     'min ½wᵀHw − hᵀw with block-diagonal H: heterogeneous or homogeneous blocks of one condition number (Zhang et al. 2024)',
   config: quadraticConfig,
   create: (config, ctx): Dataset => createQuadratic(config, ctx.seed),
+  estimate: estimateQuadratic,
 });

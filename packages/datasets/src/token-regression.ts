@@ -22,6 +22,7 @@
 import { definePlugin, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
+import { estimateTokenRegression } from './estimates.js';
 
 export const tokenRegressionConfig = z
   .object({
@@ -272,4 +273,5 @@ export const tokenRegression = definePlugin({
     'N fixed sequences of n Gaussian tokens (entries N(0, 1/d)) with random or teacher-layer targets [n, out], one full batch (Song et al. 2024)',
   config: tokenRegressionConfig,
   create: (config, ctx): Dataset => createTokenRegression(config, ctx.seed),
+  estimate: estimateTokenRegression,
 });

@@ -21,6 +21,7 @@ import {
 import { activate, activationConfig } from './activations.js';
 import { type BlockInit, constantInit, crossEntropyLoss, normalInit } from './layers.js';
 import { imageClassificationShape } from './tasks.js';
+import { estimateCnn } from './estimates.js';
 
 export const cnnConfig = z.object({
   channels: z.array(z.number().int().positive()).min(1).default([8, 16]),
@@ -141,4 +142,5 @@ export const cnn = definePlugin({
     'small convolutional classifier, convolutions as im2col so that Hessian-vector products are exact',
   config: cnnConfig,
   create: (config, ctx): ModelBuilder => ({ build: (info) => buildCnn(config, info, ctx.seed) }),
+  estimate: estimateCnn,
 });

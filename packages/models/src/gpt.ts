@@ -32,6 +32,7 @@ import {
 } from './layers.js';
 import { meanFieldParts, transformerBlockParams, transformerStack } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
+import { estimateGpt } from './estimates.js';
 
 export const gptConfig = z
   .object({
@@ -139,4 +140,5 @@ export const gpt = definePlugin({
     'decoder-only softmax Transformer: embeddings, pre-LN blocks with separate q/k/v/o and a GELU MLP, causal mask; attention: any kernel (default softmax)',
   config: gptConfig,
   create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildGpt),
+  estimate: estimateGpt,
 });

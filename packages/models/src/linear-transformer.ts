@@ -54,6 +54,7 @@ export {
   covariateMlpConfig,
   type CovariateMlpConfig,
 } from './covariate-mlp.js';
+import { estimateLinearTransformer } from './estimates.js';
 export { promptSoftmaxAttention } from './prompt-softmax-attention.js';
 
 export const linearTransformerConfig = z
@@ -232,4 +233,5 @@ export const linearTransformer = definePlugin({
   create: (config, ctx): ModelBuilder => ({
     build: (info) => buildLinearTransformer(config, info, ctx.seed),
   }),
+  estimate: estimateLinearTransformer,
 });

@@ -19,6 +19,7 @@ import {
 } from '@tdx/tensor';
 import { activate, activationConfig } from './activations.js';
 import { constantInit, normalInit, type BlockInit } from './layers.js';
+import { estimateMlp } from './estimates.js';
 
 export const mlpConfig = z.object({
   hidden: z.array(z.number().int().positive()).default([64, 64]),
@@ -97,4 +98,5 @@ export const mlp = definePlugin({
     'fully connected network (classification or regression), the baseline without attention',
   config: mlpConfig,
   create: (config, ctx): ModelBuilder => ({ build: (info) => buildMlp(config, info, ctx.seed) }),
+  estimate: estimateMlp,
 });

@@ -40,6 +40,7 @@ import {
 import { withKernel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 import { dense, normalInit, splitHeads, type BlockInit } from './layers.js';
+import { estimateOneLayerAttention } from './estimates.js';
 
 export const oneLayerAttentionConfig = z.object({
   attention: pluginRef('attention-kernel', 'softmax').describe(
@@ -200,4 +201,5 @@ export const oneLayerAttention = definePlugin({
     'F(X) = S(X W_Q, X W_K) X W_V [W_O], one attention layer without biases or norms, loss (1/2N) Σ‖F(X_i) − Y_i‖² (Song et al. 2024); attention: any kernel',
   config: oneLayerAttentionConfig,
   create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildOneLayerAttention),
+  estimate: estimateOneLayerAttention,
 });

@@ -17,6 +17,7 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
+import { estimateQuadraticForm } from './estimates.js';
 
 export const quadraticFormConfig = z.object({
   initStd: z
@@ -74,4 +75,5 @@ export const quadraticForm = definePlugin({
   create: (config, ctx): ModelBuilder => ({
     build: (info) => buildQuadraticForm(config, info, ctx.seed),
   }),
+  estimate: estimateQuadraticForm,
 });

@@ -28,6 +28,7 @@ import { softmaxKernel } from './kernels/softmax-kernel.js';
 import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } from './layers.js';
 import { meanFieldParts, transformerBlockParams, transformerStack } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
+import { estimateTextTransformer } from './estimates.js';
 
 export const textTransformerConfig = z.object({ ...transformerFields }).refine(...headsDivideWidth);
 
@@ -144,4 +145,5 @@ export const textTransformer = definePlugin({
     'encoder Transformer classifier for token sequences: embeddings, pre-LN blocks as in gpt with a padding mask, mean pooling over real tokens, linear head; attention: any kernel (default softmax)',
   config: textTransformerConfig,
   create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildTextTransformer),
+  estimate: estimateTextTransformer,
 });

@@ -24,6 +24,7 @@ import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } fro
 import { imageClassificationShape } from './tasks.js';
 import { meanFieldParts, transformerBlockParams, transformerStack } from './transformer-block.js';
 import { blockShape, headsDivideWidth, transformerFields } from './transformer-config.js';
+import { estimateVit } from './estimates.js';
 
 export const vitConfig = z
   .object({
@@ -119,4 +120,5 @@ export const vit = definePlugin({
     'Vision Transformer: P×P patch embedding, class token, pre-LN blocks as in gpt, linear head',
   config: vitConfig,
   create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildVit),
+  estimate: estimateVit,
 });

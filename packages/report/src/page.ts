@@ -77,6 +77,20 @@ function notices(rows: readonly SummaryRow[]): string[] {
   ];
 }
 
+/** A notice listing the records that could not be read (damaged lines, damaged files). */
+function unreadableNotice(data: ExperimentData): string {
+  const items = data.runs.flatMap((run) =>
+    (run.unreadable ?? []).map(
+      (u) => `${u.file}${u.line === undefined ? '' : `:${u.line}`}: ${u.reason}`,
+    ),
+  );
+  if (items.length === 0) return '';
+  return (
+    `<p class="notice">${items.length} record(s) could not be read and are left out of the ` +
+    `tables and figures:</p><ul class="notice">${items.map((i) => `<li><code>${escapeHtml(i)}</code></li>`).join('')}</ul>`
+  );
+}
+
 export function reportPage(
   data: ExperimentData,
   figures: readonly RenderedFigure[],
@@ -97,6 +111,7 @@ export function reportPage(
     description ? `<p class="description">${escapeHtml(description)}</p>` : '',
     `<p class="meta">${meta}</p>`,
     ...notices(rows),
+    unreadableNotice(data),
     rows.length > 0 ? `<h2>Runs</h2>${runsTable(rows)}` : '',
     hasSeedGroups(rows) ? `<h2>Over seeds</h2>${groupSummaryTable(rows)}` : '',
     figures.length > 0 ? '<h2>Figures</h2>' : '',

@@ -5,6 +5,8 @@ export function writeReportFile(path: string, text: string): string {
   try {
     writeTextAtomic(path, text);
   } catch (error) {
+    // writeTextAtomic's IO errors already name the file and the reason.
+    if (error instanceof TdxError) throw error;
     throw new TdxError(
       'IO',
       `cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`,

@@ -150,6 +150,20 @@ describe('the html reporter', () => {
     );
   });
 
+  it('lists the records that could not be read, escaped', async () => {
+    const damaged = {
+      ...run('sgd', 'sgd', 0, [5, 2, 1]),
+      unreadable: [{ file: '/r/x/sgd-1/metrics.jsonl', line: 11, reason: 'damaged <record>' }],
+    };
+    const { html } = await report(inTempDir(experiment([damaged, run('adam', 'adam', 0, [3])])));
+    expect(html).toContain(
+      '1 record(s) could not be read and are left out of the tables and figures',
+    );
+    expect(html).toContain('<code>/r/x/sgd-1/metrics.jsonl:11: damaged &lt;record&gt;</code>');
+    const { html: clean } = await report(inTempDir(experiment([run('adam', 'adam', 0, [3])])));
+    expect(clean).not.toContain('could not be read');
+  });
+
   it('fails with an IO error naming the file when the folder cannot be written', async () => {
     const blocked = inTempDir(experiment([]));
     const file = join(blocked.dir, 'not-a-folder');

@@ -1,15 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { readSpecFile, runExperiment, TdxError, type Registry } from '@tdx/core';
+import { runExperiment, TdxError, type Registry } from '@tdx/core';
 
 import { EXIT, type CliIo } from '../io.js';
-import { applyOverrides, locateOverrideProblems } from '../overrides.js';
+import { readSpecWithOverrides } from '../overrides.js';
 import { progressPrinter } from '../progress.js';
 
 export interface RunOptions {
   out: string;
   backend?: string;
   rerun?: boolean;
+  rerunDiverged?: boolean;
+  forceSize?: boolean;
   json?: boolean;
   set?: string[];
   workers?: string;
@@ -30,7 +32,8 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
 
 /**
  * `tdx run <spec>`: validates the spec, runs it, writes the reports. Exit 1 if a run failed,
- * 130 if interrupted. The first Ctrl-C asks every run to checkpoint and stop; a second quits.
+ * 3 if a run diverged (and none failed), 130 if interrupted by Ctrl-C, 143 by SIGTERM. The
+ * first Ctrl-C or SIGTERM asks every run to checkpoint and stop; a second quits at once.
  */
 export async function runCommand(
   specFile: string,
@@ -38,8 +41,7 @@ export async function runCommand(
   registry: Registry,
   io: CliIo,
 ): Promise<number> {
-  const source = readSpecFile(specFile);
-  const raw = applyOverrides(source.raw, options.set ?? []);
+  const { raw, source } = readSpecWithOverrides(specFile, options.set ?? []);
   const workers = positiveInteger(options.workers, '--workers', availableParallelism());
   const analysisWorkers =
     options.analysisWorkers === undefined
@@ -50,14 +52,20 @@ export async function runCommand(
       ? undefined
       : positiveInteger(options.checkpointEvery, '--checkpoint-every', 1);
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
+  let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (controller.signal.aborted)
+      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+    stoppedBy = signal;
     io.err(
-      '\ntdx: stopping: every run saves a checkpoint; run the same command again to resume (Ctrl-C again to quit now)\n',
+      `\ntdx: stopping${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: every run saves a checkpoint; run the same command again to resume (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)\n`,
     );
     controller.abort();
   };
+  const onSigint = () => onSignal('SIGINT');
+  const onSigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   try {
     const result = await runExperiment(raw, {
       registry,
@@ -70,16 +78,21 @@ export async function runCommand(
       ...(everySteps ? { checkpoint: { everySteps } } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.rerun ? { rerun: true } : {}),
+      ...(options.rerunDiverged ? { rerunDiverged: true } : {}),
+      ...(options.forceSize ? { forceSize: true } : {}),
       onEvent: progressPrinter(io, { json: Boolean(options.json) }),
-    }).catch((error: unknown) => {
-      throw locateOverrideProblems(error, source.raw, options.set ?? []);
     });
     for (const message of result.reportErrors ?? []) io.err(`tdx: ${message}\n`);
-    if (controller.signal.aborted) return EXIT.interrupted;
-    return result.runs.some((r) => r.status === 'failed') || result.reportErrors
-      ? EXIT.runFailed
-      : EXIT.ok;
+    const runs = result.runs;
+    if (stoppedBy === 'SIGTERM') return EXIT.terminated;
+    if (stoppedBy || runs.some((r) => r.status === 'interrupted')) return EXIT.interrupted;
+    if (runs.some((r) => r.status === 'failed') || result.reportErrors) return EXIT.runFailed;
+    // A run that diverged now or earlier (skipped now): the results hold a non-finite loss.
+    if (runs.some((r) => r.status === 'diverged' || r.previousStatus === 'diverged'))
+      return EXIT.diverged;
+    return EXIT.ok;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }

@@ -1,6 +1,5 @@
 import {
   flattenRef,
-  readSpecFile,
   resolveExperiment,
   specToJson,
   TdxError,
@@ -9,26 +8,24 @@ import {
 } from '@tdx/core';
 import { dirname } from 'node:path';
 import { EXIT, type CliIo } from '../io.js';
-import { applyOverrides, locateOverrideProblems } from '../overrides.js';
+import { readSpecWithOverrides } from '../overrides.js';
 
 /**
  * `tdx validate <spec> [--set path=value ...]`: checks everything a run would check, with the
- * same overrides `tdx run` takes, runs nothing, prints the resolved spec.
+ * overrides `tdx run` takes, runs nothing, prints the resolved spec.
  */
 export async function validateCommand(
   specFile: string,
   registry: Registry,
   io: CliIo,
-  overrides: readonly string[] = [],
+  options: { forceSize?: boolean; set?: string[] } = {},
 ): Promise<number> {
-  const source = readSpecFile(specFile);
-  const raw = applyOverrides(source.raw, overrides);
+  const { raw, source } = readSpecWithOverrides(specFile, options.set ?? []);
   const { spec, runs } = await resolveExperiment(raw, {
     registry: registry.child(),
     source,
     baseDir: dirname(source.path),
-  }).catch((error: unknown) => {
-    throw locateOverrideProblems(error, source.raw, overrides);
+    ...(options.forceSize ? { forceSize: true } : {}),
   });
   // A backend that cannot run here fails validation too (exit 2), not the run later.
   const backend = registry.create<BackendInstance>('backend', flattenRef(spec.backend), {

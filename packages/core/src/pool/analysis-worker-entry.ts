@@ -17,6 +17,7 @@ const send = (message: FromAnalysisWorker): void => {
 process.on('disconnect', () => process.exit(0));
 // Ctrl-C reaches the whole process group; the run decides, and closes this pool.
 process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 
 /**
  * The workers never train, so the session gets an optimizer that does nothing at init (the

@@ -11,6 +11,7 @@ import type { TdxError } from '../errors.js';
 import type { EventListener, RunResult } from '../events.js';
 import { writeJsonAtomic } from '../run-directory.js';
 import type { ExecutedRun, RunTask } from '../run-executor.js';
+import type { RunSource } from '../run-source.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { deserializeError as toError } from './serialized-error.js';
 
@@ -38,13 +39,25 @@ function workerDied(task: RunTask, code: number | null, signal: string | null): 
     wallMs: 0,
     error: `the worker process running this run exited (${signal ? `signal ${signal}` : `code ${code}`}); running the spec again resumes it from its last checkpoint`,
   };
-  writeJsonAtomic(join(task.dir, 'error.json'), { message: result.error, code: 'WORKER_FAILED' });
-  writeJsonAtomic(join(task.dir, 'result.json'), result);
+  try {
+    writeJsonAtomic(join(task.dir, 'error.json'), {
+      message: result.error,
+      code: 'WORKER_FAILED',
+    });
+    writeJsonAtomic(join(task.dir, 'result.json'), result);
+  } catch (error) {
+    // A full disk: the failure is still reported, in the events and the exit code.
+    result.error = `${result.error} (its error.json could not be written: ${error instanceof Error ? error.message : String(error)})`;
+  }
   return result;
 }
 
-export function runInPool(tasks: readonly RunTask[], options: PoolOptions): Promise<ExecutedRun[]> {
-  const queue = [...tasks];
+/**
+ * Runs the tasks `source` hands out on `options.workers` processes. The source claims each
+ * run before handing it out; a run's claim is given up when its worker reports it done or dies.
+ */
+export function runInPool(source: RunSource, options: PoolOptions): Promise<ExecutedRun[]> {
+  const tasks: RunTask[] = [];
   const results = new Map<RunTask, ExecutedRun>();
   const script = options.workerScript ?? defaultWorkerScript();
   let fatal: TdxError | undefined;
@@ -70,13 +83,17 @@ export function runInPool(tasks: readonly RunTask[], options: PoolOptions): Prom
     }
     const workers = new Set<Worker>();
 
-    const next = (worker: Worker) => {
-      const task = stopping || fatal ? undefined : queue.shift();
-      if (!task) {
-        worker.current = undefined;
-        worker.child.send({ type: 'exit' } satisfies ToWorker);
+    let exhausted = false;
+    const next = async (worker: Worker) => {
+      worker.current = undefined;
+      const task = stopping || fatal || exhausted ? undefined : await source.next();
+      if (!task) exhausted = true;
+      if (!task || stopping || fatal || !worker.child.connected) {
+        if (task) source.finished(task);
+        if (worker.child.connected) worker.child.send({ type: 'exit' } satisfies ToWorker);
         return;
       }
+      tasks.push(task);
       worker.current = task;
       worker.child.send({ type: 'run', task } satisfies ToWorker);
     };
@@ -84,7 +101,8 @@ export function runInPool(tasks: readonly RunTask[], options: PoolOptions): Prom
     const start = () => {
       const child = fork(script, [], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: childEnvironment(Math.min(options.workers, tasks.length)),
+        // options.workers is already the number of processes that run at once.
+        env: childEnvironment(options.workers),
       });
       const worker: Worker = { child };
       workers.add(worker);
@@ -92,7 +110,7 @@ export function runInPool(tasks: readonly RunTask[], options: PoolOptions): Prom
       child.on('message', (message: FromWorker) => {
         switch (message.type) {
           case 'ready':
-            next(worker);
+            void next(worker);
             break;
           case 'init-error':
             fatal ??= toError(message.error);
@@ -107,7 +125,8 @@ export function runInPool(tasks: readonly RunTask[], options: PoolOptions): Prom
               ...(message.fatal ? { fatal: toError(message.fatal) } : {}),
             });
             if (message.fatal) fatal ??= toError(message.fatal);
-            next(worker);
+            source.finished(worker.current!);
+            void next(worker);
             break;
         }
       });
@@ -118,16 +137,16 @@ export function runInPool(tasks: readonly RunTask[], options: PoolOptions): Prom
         if (task && !results.has(task)) {
           const result = workerDied(task, code, signal);
           results.set(task, result);
+          source.finished(task);
           options.emit({ type: 'run-end', runId: task.plan.id, label: task.plan.label, result });
-          if (queue.length > 0 && !stopping && !fatal) start(); // replace the lost worker
+          if (!exhausted && !stopping && !fatal) start(); // replace the lost worker
         }
         if (live === 0) finish();
       });
       child.send({ type: 'init', init: options.init } satisfies ToWorker);
     };
 
-    const count = Math.max(1, Math.min(options.workers, tasks.length));
-    if (tasks.length === 0) return finish();
+    const count = Math.max(1, options.workers);
     for (let i = 0; i < count; i++) start();
   });
 }

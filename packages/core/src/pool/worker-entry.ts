@@ -18,9 +18,13 @@ let init: WorkerInit | undefined;
 let backendInfo: BackendInfo | undefined;
 let stopRequested = false;
 
-// A Ctrl-C in the terminal reaches every process of the group: the parent decides what
-// happens, so here it only asks the current run to checkpoint and stop.
+// A Ctrl-C in the terminal (or a scheduler's SIGTERM to the job) reaches every process of the
+// group: the parent decides what happens, so here it only asks the current run to checkpoint
+// and stop.
 process.on('SIGINT', () => {
+  stopRequested = true;
+});
+process.on('SIGTERM', () => {
   stopRequested = true;
 });
 
@@ -64,8 +68,23 @@ process.on('message', (message: ToWorker) => {
               },
             }
           : {}),
-      }).then(({ fatal, ...result }) =>
-        send({ type: 'done', result, ...(fatal ? { fatal: serialize(fatal) } : {}) }),
+      }).then(
+        ({ fatal, ...result }) =>
+          send({ type: 'done', result, ...(fatal ? { fatal: serialize(fatal) } : {}) }),
+        // executeRun records its own failures; this is a last resort that keeps the worker up.
+        (error: unknown) =>
+          send({
+            type: 'done',
+            result: {
+              id: message.task.plan.id,
+              label: message.task.plan.label,
+              dir: message.task.dir,
+              status: 'failed',
+              steps: 0,
+              wallMs: 0,
+              error: error instanceof Error ? error.message : String(error),
+            },
+          }),
       );
       break;
     case 'stop':

@@ -6,7 +6,7 @@
 import { hashOf } from '../canonical-json.js';
 import type { RunIdentity } from '../experiment-data.js';
 
-import { joinPath, type Problem } from '../errors.js';
+import { isTdxError, joinPath, type Problem } from '../errors.js';
 import type { PluginKind } from '../plugin.js';
 import type { Registry } from '../registry.js';
 import { zodProblems } from '../zod-problems.js';
@@ -274,9 +274,22 @@ export function expandRuns(
             trainer: flattenRef(spec.trainer),
             analyses: spec.analyses.map(flattenAnalysisRef),
           };
-          for (const [key] of axes) raw = setPath(raw, pathOf(key), point[key]);
           const found: Problem[] = [];
-          run = recheckRun(raw, point, pointIndex, registry, found, axisPath);
+          for (const [key] of axes) {
+            try {
+              raw = setPath(raw, pathOf(key), point[key]);
+            } catch (error) {
+              found.push({
+                path: axisPath(key),
+                message: error instanceof Error ? error.message : String(error),
+                ...(isTdxError(error) && error.hint ? { hint: error.hint } : {}),
+              });
+            }
+          }
+          run =
+            found.length > 0
+              ? undefined
+              : recheckRun(raw, point, pointIndex, registry, found, axisPath);
           found.forEach(report);
         }
         if (!run) continue;
@@ -304,8 +317,24 @@ export function expandRuns(
           ];
           const group = sanitize(parts.join('_'));
           const label = spec.seeds.length > 1 ? sanitize(`${group}_seed=${seed}`) : group;
+          const id = `${label}-${hashOf(runSpecToJson(seeded))}`;
+          if (runs.some((r) => r.id === id)) {
+            // The same run twice (a sweep listing a value twice): one folder, written at once.
+            const axis = axes.find(
+              ([k, values]) =>
+                values.filter((v) => formatValue(v) === formatValue(point[k])).length > 1,
+            );
+            report({
+              path: axis ? `${axisPath(axis[0])}[${axis[1].lastIndexOf(point[axis[0]])}]` : '',
+              message:
+                'gives the same run as an earlier value: the spec would run it twice into one folder',
+              ...(axis ? { value: point[axis[0]] } : {}),
+              hint: 'list each value once',
+            });
+            continue;
+          }
           runs.push({
-            id: `${label}-${hashOf(runSpecToJson(seeded))}`,
+            id,
             label,
             group,
             seed,

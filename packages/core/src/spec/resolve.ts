@@ -4,6 +4,7 @@
  * order they appear in the file.
  */
 import { TdxError, type Problem } from '../errors.js';
+import { estimateRun, exceeded, machineBudget, MAX_RUNS } from '../estimate.js';
 import { loadPluginModules } from '../plugin-loader.js';
 import type { PluginKind } from '../plugin.js';
 import type { Registry } from '../registry.js';
@@ -26,6 +27,10 @@ export interface ResolveSpecOptions {
   baseDir?: string;
   /** The file the spec came from, to point problems at lines. */
   source?: SpecSource;
+  /** Accept runs whose estimated size exceeds this machine (see estimate.ts). */
+  forceSize?: boolean;
+  /** Where results will go: its free disk bounds the runs' estimated disk use. */
+  outDir?: string;
 }
 
 /** Adds `file:line:col` to each problem and orders them as they appear in the file. */
@@ -223,9 +228,81 @@ export async function resolveExperiment(
     ...(valid.tune === undefined ? {} : { tune: valid.tune }),
     reporters,
   };
+  const planned = plannedRunCount(resolved);
+  if (planned > MAX_RUNS && !options.forceSize)
+    throw new TdxError(
+      'SIZE_LIMIT',
+      `the spec${source ? ` in ${source.path}` : ''} expands into ${planned.toExponential(1)} runs (models × optimizers × sweep and tune values × seeds), more than ${MAX_RUNS}`,
+      { hint: 'sweep fewer values, or pass --force-size to expand it anyway' },
+    );
   const runs = expandRuns(resolved, registry, problems);
   if (problems.length > 0) fail(problems);
+  if (!options.forceSize) checkSizes(runs, registry, options.outDir, source);
   return { spec: resolved, runs };
+}
+
+/** How many runs a spec expands into, before expanding it. */
+function plannedRunCount(spec: ResolvedSpec): number {
+  const sweep = Object.values(spec.sweep).reduce((n, values) => n * values.length, 1);
+  const tune = spec.optimizers.reduce(
+    (n, o) =>
+      n + Object.values(spec.tune?.grid[o.label] ?? {}).reduce((m, values) => m * values.length, 1),
+    0,
+  );
+  return spec.models.length * tune * sweep * spec.seeds.length;
+}
+
+/** SIZE_LIMIT when a run needs more memory, time or disk than this machine has. */
+function checkSizes(
+  runs: readonly PlannedRun[],
+  registry: Registry,
+  outDir: string | undefined,
+  source: SpecSource | undefined,
+): void {
+  const budget = machineBudget(outDir);
+  const over: Array<{ run: PlannedRun; reasons: string[] }> = [];
+  // Runs of one spec often share a size: estimate each distinct one once.
+  const seen = new Map<string, string[]>();
+  for (const run of runs) {
+    const { seed: _seed, ...sized } = run.spec;
+    const key = JSON.stringify(sized);
+    let reasons = seen.get(key);
+    if (!reasons) {
+      reasons = exceeded(estimateRun(run.spec, registry), budget);
+      seen.set(key, reasons);
+    }
+    if (reasons.length > 0) over.push({ run, reasons });
+  }
+  if (over.length === 0) return;
+  // Runs of one size fail alike: one line for each distinct reason.
+  const byReason = new Map<string, string[]>();
+  for (const { run, reasons } of over) {
+    const text = reasons.join('; and ');
+    byReason.set(text, [...(byReason.get(text) ?? []), run.label]);
+  }
+  const groups = [...byReason.entries()];
+  const shown = groups.slice(0, 5);
+  throw new TdxError(
+    'SIZE_LIMIT',
+    `${over.length} of the ${runs.length} run(s) of the spec${source ? ` in ${source.path}` : ''} cannot fit on this machine`,
+    {
+      problems: [
+        ...shown.map(([reason, labels]) => ({
+          path:
+            labels.length === 1
+              ? `run ${labels[0]}`
+              : `runs ${labels.slice(0, 4).join(', ')}${labels.length > 4 ? ` and ${labels.length - 4} more` : ''}`,
+          message: `${labels.length === 1 ? 'needs' : 'each need'} ${reason}`,
+        })),
+        ...(groups.length > shown.length
+          ? [{ path: '', message: `and ${groups.length - shown.length} more group(s) of runs` }]
+          : []),
+      ],
+      hint:
+        'make the model, the batches or train.steps smaller (the estimate comes from the config: ' +
+        'parameters, activations of a batch, steps × work per step); or pass --force-size to run it anyway',
+    },
+  );
 }
 
 /** Validates `raw` (see resolveExperiment) and returns the resolved experiment spec. */

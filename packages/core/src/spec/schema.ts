@@ -10,6 +10,9 @@ import { z } from 'zod';
 
 const int = () => z.number().int();
 
+/** File systems allow 255 bytes per name; a spec's name leaves room for suffixes. */
+export const MAX_NAME_LENGTH = 100;
+
 /** What a tuned value is chosen by: lower is better; the mean over seeds. */
 export const TUNE_METRICS = ['finalLoss', 'bestLoss', 'finalEvalLoss', 'bestEvalLoss'] as const;
 export type TuneMetric = (typeof TUNE_METRICS)[number];
@@ -34,7 +37,8 @@ export const specSchema = z
       .regex(
         /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
         'must be letters, digits, ".", "_" or "-" (it names a folder)',
-      ),
+      )
+      .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters (it names a folder)`),
     description: z.string().optional(),
     /** Seed of the experiment; every random draw derives from it. */
     seed: int().nonnegative().default(0),
@@ -71,6 +75,18 @@ export const specSchema = z
     reporters: z.array(z.unknown()).optional(),
   })
   .superRefine((spec, ctx) => {
+    // Two runs with one seed are one run twice, into one folder at once.
+    const first = new Map<number, number>();
+    (spec.seeds ?? []).forEach((seed, i) => {
+      const j = first.get(seed);
+      if (j === undefined) first.set(seed, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['seeds', i],
+          message: `seed ${seed} is already listed at seeds[${j}]; each seed gives one run, so list it once`,
+        });
+    });
     for (const [one, many] of [
       ['model', 'models'],
       ['optimizer', 'optimizers'],
