@@ -9,8 +9,12 @@ import { powerIteration } from './power-iteration.js';
 
 export const topHessianEigenvalueConfig = z.object({
   maxIterations: z.number().int().positive().default(100),
-  /** Relative change of the estimate below which the iteration stops. */
-  tolerance: z.number().positive().lt(1).default(1e-4),
+  tolerance: z
+    .number()
+    .positive()
+    .lt(1)
+    .default(1e-4)
+    .describe('Relative change of the estimate below which the iteration stops.'),
 });
 
 export type TopHessianEigenvalueConfig = z.output<typeof topHessianEigenvalueConfig>;
@@ -45,6 +49,7 @@ export function topHessianEigenvalue(
 export const topHessianEigenvaluePlugin = definePlugin({
   kind: 'analysis',
   name: 'top-hessian-eigenvalue',
+  title: 'top Hessian eigenvalue',
   description:
     "the Hessian's eigenvalue of largest magnitude (power iteration on exact Hessian-vector products)",
   config: topHessianEigenvalueConfig,

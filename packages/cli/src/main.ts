@@ -1,4 +1,5 @@
 /** The `tdx` command, as a function of argv so tests can run it in-process. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { Registry } from '@tdx/core';
 import { describeCommand } from './commands/describe.js';
@@ -11,8 +12,20 @@ import { validateCommand } from './commands/validate.js';
 import { createDefaultRegistry } from './default-registry.js';
 import { reportError } from './format-error.js';
 import { EXIT, processIo, type CliIo } from './io.js';
+import { withPluginModules } from './plugins-option.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** @tdx/cli's version, from its package.json (one folder up from both src/ and dist/). */
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+const SET_HELP = 'override a value of the spec, e.g. train.steps=100 (repeatable)';
+const PLUGINS_HELP =
+  "plugin modules to load first, package names or paths, as a spec's plugins: [...] (comma-separated or repeated)";
 
 export async function main(
   argv: readonly string[],
@@ -23,6 +36,7 @@ export async function main(
   const debug = argv.includes('--debug') || process.env.TDX_DEBUG === '1';
   const program = new Command('tdx')
     .description('tdx: study how Transformers train. Specs in, runs, metrics and analyses out.')
+    .version(VERSION, '-V, --version', "print tdx's version")
     .option('--debug', 'print stack traces of errors')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -36,12 +50,7 @@ export async function main(
     )
     .argument('<spec>', 'spec file (YAML or JSON)')
     .option('-o, --out <dir>', 'folder for results', 'runs')
-    .option(
-      '-s, --set <path=value>',
-      'override a value of the spec, e.g. train.steps=100 (repeatable)',
-      collect,
-      [],
-    )
+    .option('-s, --set <path=value>', SET_HELP, collect, [])
     .option(
       '-w, --workers <n>',
       'runs at once, each in its own process (default: the number of cores)',
@@ -93,8 +102,9 @@ export async function main(
     .command('validate')
     .description('check a spec and print it resolved, with every default; runs nothing')
     .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('-s, --set <path=value>', SET_HELP, collect, [])
     .option('--force-size', 'accept runs estimated to need more than this machine has')
-    .action(async (spec: string, options: { forceSize?: boolean }) => {
+    .action(async (spec: string, options: { set: string[]; forceSize?: boolean }) => {
       code = await validateCommand(spec, makeRegistry(), io, options);
     });
 
@@ -105,17 +115,20 @@ export async function main(
       '[kind]',
       'backend, trainer, dataset, model, attention-kernel, optimizer, analysis, reporter',
     )
-    .action((kind?: string) => {
-      code = listCommand(kind, makeRegistry(), io);
+    .option('--plugins <modules>', PLUGINS_HELP, collect, [])
+    .action(async (kind: string | undefined, options: { plugins: string[] }) => {
+      code = listCommand(kind, await withPluginModules(makeRegistry(), options.plugins), io);
     });
 
   program
     .command('describe')
-    .description("show a plugin's config: fields, types, defaults")
+    .description("show a plugin's config: fields, types, bounds, defaults and what each does")
     .argument('<kind>', 'plugin kind')
     .argument('<name>', 'plugin name')
-    .action((kind: string, name: string) => {
-      code = describeCommand(kind, name, makeRegistry(), io);
+    .option('--plugins <modules>', PLUGINS_HELP, collect, [])
+    .action(async (kind: string, name: string, options: { plugins: string[] }) => {
+      const registry = await withPluginModules(makeRegistry(), options.plugins);
+      code = describeCommand(kind, name, registry, io);
     });
 
   program

@@ -3,11 +3,14 @@ import { parse } from 'yaml';
 import {
   formatKeys,
   getPath,
+  overriddenSource,
   parsePath,
+  readSpecFile,
   setPath,
   TdxError,
   type PathKey,
   type SpecOverride,
+  type SpecSource,
 } from '@tdx/core';
 
 /** Applies `path=value` pairs; values are read as YAML (numbers, booleans, [lists], strings). */
@@ -66,4 +69,18 @@ export function applyOverridesTraced(
     overrides.push({ path: formatKeys(keys.slice(0, created)), origin: `--set ${shown}` });
   }
   return { spec: result, overrides };
+}
+
+/**
+ * A spec file read with its `--set` overrides applied: the raw spec to check, and its source
+ * with problems under an overridden path located at the `--set`. `tdx run` and `tdx validate`
+ * both read their spec through this.
+ */
+export function readSpecWithOverrides(
+  specFile: string,
+  assignments: readonly string[],
+): { raw: unknown; source: SpecSource } {
+  const file = readSpecFile(specFile);
+  const { spec: raw, overrides } = applyOverridesTraced(file.raw, assignments);
+  return { raw, source: overrides.length > 0 ? overriddenSource(file, overrides) : file };
 }

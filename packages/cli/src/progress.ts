@@ -2,6 +2,7 @@
  * Progress of an experiment from its events. On a terminal: a bar per running run and an
  * overall line, redrawn in place, with a permanent line as each run ends. Otherwise: plain
  * lines, at most one every few seconds per run. With --json: every event as a JSON line.
+ * Runs show an ETA from their pace so far (steps per second since they started or resumed).
  */
 import type { EventListener, ExperimentEvent, MetricsRecord, RunResult } from '@tdx/core';
 import type { CliIo } from './io.js';
@@ -38,6 +39,19 @@ function seconds(ms: number): string {
   return ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
+/** A remaining time, as round as its size: `40 s`, `3 min 20 s`, `2 h 05 min`. */
+export function formatEta(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/** No ETA before this much time or these many steps: the first steps' pace says little. */
+const ETA_MIN_MS = 1000;
+const ETA_MIN_STEPS = 2;
+
 interface Active {
   index: number;
   label: string;
@@ -45,10 +59,19 @@ interface Active {
   steps: number;
   record?: MetricsRecord;
   lastPlain: number;
+  /** Where the pace is measured from: the first progress after the run started or resumed. */
+  since?: { step: number; at: number };
 }
 
-export function progressPrinter(io: CliIo, options: { json: boolean }): EventListener {
+export interface ProgressOptions {
+  json: boolean;
+  /** The clock, in milliseconds (tests pass their own). */
+  now?: () => number;
+}
+
+export function progressPrinter(io: CliIo, options: ProgressOptions): EventListener {
   if (options.json) return (event) => io.out(`${JSON.stringify(event)}\n`);
+  const now = options.now ?? (() => performance.now());
   let total = 0;
   const active = new Map<string, Active>();
   const ended: RunResult[] = [];
@@ -59,11 +82,28 @@ export function progressPrinter(io: CliIo, options: { json: boolean }): EventLis
     const filled = Math.round((BAR_WIDTH * a.step) / Math.max(1, a.steps));
     return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}]`;
   };
+  /** Milliseconds left at the run's pace so far, once that pace means something. */
+  const remaining = (a: Active): number | undefined => {
+    if (!a.since) return undefined;
+    const steps = a.step - a.since.step;
+    const elapsed = now() - a.since.at;
+    if (steps < ETA_MIN_STEPS || elapsed < ETA_MIN_MS) return undefined;
+    return ((a.steps - a.step) * elapsed) / steps;
+  };
+  const etaText = (ms: number | undefined) => (ms === undefined ? '' : `  ETA ${formatEta(ms)}`);
   const runLine = (a: Active) =>
-    `[${a.index}/${total}] ${a.label} ${bar(a)} ${a.step}/${a.steps}${a.record ? `  ${formatRecord(a.record)}` : ''}`;
+    `[${a.index}/${total}] ${a.label} ${bar(a)} ${a.step}/${a.steps}${etaText(remaining(a))}${a.record ? `  ${formatRecord(a.record)}` : ''}`;
   const overall = () => {
     const failed = ended.filter((r) => r.status === 'failed').length;
-    return `[all] ${ended.length}/${total} done, ${active.size} running${failed ? `, ${failed} failed` : ''}`;
+    // The whole experiment's ETA once no run waits to start: the slowest running run's.
+    const times = [...active.values()].map(remaining);
+    const last =
+      ended.length + active.size === total &&
+      times.length > 0 &&
+      times.every((t) => t !== undefined)
+        ? Math.max(...(times as number[]))
+        : undefined;
+    return `[all] ${ended.length}/${total} done, ${active.size} running${failed ? `, ${failed} failed` : ''}${etaText(last)}`;
   };
   /** Terminal only: removes the live block so a permanent line can be printed above it. */
   const erase = () => {
@@ -78,7 +118,7 @@ export function progressPrinter(io: CliIo, options: { json: boolean }): EventLis
     erase();
     io.err(`${lines.join('\n')}\n`);
     drawn = lines.length;
-    lastDraw = performance.now();
+    lastDraw = now();
   };
   /** A line that stays: on a terminal it goes above the live block. */
   const say = (text: string) => {
@@ -110,7 +150,7 @@ export function progressPrinter(io: CliIo, options: { json: boolean }): EventLis
           label: event.label,
           step: 0,
           steps: event.steps,
-          lastPlain: performance.now(),
+          lastPlain: now(),
         });
         if (!io.isTTY)
           say(`[${event.index + 1}/${total}] ${event.label}: ${event.steps} steps -> ${event.dir}`);
@@ -118,7 +158,10 @@ export function progressPrinter(io: CliIo, options: { json: boolean }): EventLis
         break;
       case 'run-resumed': {
         const a = active.get(event.runId);
-        if (a) a.step = event.step;
+        if (a) {
+          a.step = event.step;
+          delete a.since; // the pace is measured from here, not from step 0
+        }
         say(
           `[${a?.index ?? '?'}/${total}] ${event.label}: resuming from its checkpoint at step ${event.step}`,
         );
@@ -154,15 +197,16 @@ export function progressPrinter(io: CliIo, options: { json: boolean }): EventLis
         const a = active.get(event.runId);
         if (!a) break;
         a.step = event.step;
-        const now = performance.now();
+        const t = now();
+        a.since ??= { step: event.step, at: t };
         if (io.isTTY) {
-          if (now - lastDraw > REDRAW_INTERVAL_MS) draw();
-        } else if (now - a.lastPlain > PLAIN_INTERVAL_MS && event.step < event.steps) {
+          if (t - lastDraw > REDRAW_INTERVAL_MS) draw();
+        } else if (t - a.lastPlain > PLAIN_INTERVAL_MS && event.step < event.steps) {
           if (a.record)
             say(
-              `[${a.index}/${total}] ${a.label}: step ${a.record.step}  ${formatRecord(a.record)}`,
+              `[${a.index}/${total}] ${a.label}: step ${a.record.step}  ${formatRecord(a.record)}${etaText(remaining(a))}`,
             );
-          a.lastPlain = now;
+          a.lastPlain = t;
         }
         break;
       }

@@ -1,10 +1,11 @@
 /** The command in-process: output, exit codes and error formatting (the binary is tested in tests/). */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TdxError, type ExperimentEvent } from '@tdx/core';
 import { applyOverrides, main, progressPrinter, type CliIo } from '../src/index.js';
+import { formatEta } from '../src/progress.js';
 
 function capture(isTTY = false): CliIo & { stdout: () => string; stderr: () => string } {
   let out = '';
@@ -25,6 +26,18 @@ function specFile(text: string): string {
 }
 
 describe('main', () => {
+  it('prints the version of @tdx/cli with --version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      const io = capture();
+      expect(await main(['node', 'tdx', flag], io)).toBe(0);
+      expect(io.stdout()).toBe(`${pkg.version}\n`);
+    }
+    expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('lists plugins of one kind', async () => {
     const io = capture();
     expect(await main(['node', 'tdx', 'list', 'dataset'], io)).toBe(0);
@@ -178,6 +191,69 @@ describe('progressPrinter', () => {
     ).toBe(true);
   });
 
+  it('shows an ETA from the pace since the run started or resumed', () => {
+    let clock = 0;
+    const io = capture(true);
+    const print = progressPrinter(io, { json: false, now: () => clock });
+    const start = events[0] as Extract<ExperimentEvent, { type: 'experiment-start' }>;
+    print(start);
+    print({
+      type: 'run-start',
+      runId: 'a-1',
+      label: 'a',
+      index: 0,
+      total: 1,
+      steps: 100,
+      dir: '/d',
+    });
+    const at = (ms: number, step: number) => {
+      clock = ms;
+      print({ type: 'progress', runId: 'a-1', label: 'a', step, steps: 100 });
+    };
+    at(0, 0);
+    at(500, 1); // too early to say
+    expect(io.stderr()).not.toContain('ETA');
+    at(2000, 10); // 10 steps in 2 s: 90 left take 18 s
+    expect(io.stderr()).toContain('] 10/100  ETA 18 s\n[all] 0/1 done, 1 running  ETA 18 s\n');
+    // Resumed at step 60: the pace counts from there (steps 60 -> 70 in 4 s: 30 left, 12 s).
+    print({ type: 'run-resumed', runId: 'a-1', label: 'a', step: 60, dir: '/d' });
+    at(10_000, 60);
+    at(14_000, 70);
+    expect(io.stderr()).toContain('] 70/100  ETA 12 s\n');
+
+    const plain = capture(false);
+    const printPlain = progressPrinter(plain, { json: false, now: () => clock });
+    clock = 0;
+    printPlain(start);
+    printPlain({
+      type: 'run-start',
+      runId: 'a-1',
+      label: 'a',
+      index: 0,
+      total: 1,
+      steps: 100,
+      dir: '/d',
+    });
+    printPlain({
+      type: 'metrics',
+      runId: 'a-1',
+      label: 'a',
+      record: { step: 30, optimizer: 'a', loss: 2 },
+    });
+    printPlain({ type: 'progress', runId: 'a-1', label: 'a', step: 0, steps: 100 });
+    clock = 6000;
+    printPlain({ type: 'progress', runId: 'a-1', label: 'a', step: 30, steps: 100 });
+    // 30 steps in 6 s: 70 left take 14 s.
+    expect(plain.stderr()).toContain('[1/1] a: step 30  loss 2.000  ETA 14 s\n');
+  });
+
+  it('writes remaining times as round as their size', () => {
+    expect(formatEta(400)).toBe('0 s');
+    expect(formatEta(40_000)).toBe('40 s');
+    expect(formatEta(200_000)).toBe('3 min 20 s');
+    expect(formatEta(7_500_000)).toBe('2 h 05 min');
+  });
+
   it('prints every event as a JSON line with --json', () => {
     const io = capture();
     events.forEach(progressPrinter(io, { json: true }));
@@ -219,5 +295,51 @@ describe('--set overrides', () => {
     const io3 = capture();
     expect(await main(['node', 'tdx', 'run', file, '--workers', 'two'], io3)).toBe(2);
     expect(io3.stderr()).toContain('--workers takes a whole number of at least 1, got "two"');
+  });
+
+  it('are taken by validate too, which prints the spec they give', async () => {
+    const file = specFile(
+      'name: t\ndataset: icl-linear-regression\nmodel: linear-transformer\noptimizers: [{name: sgd, lr: 0.1}]\ntrain: {steps: 3}\n',
+    );
+    const io = capture();
+    const args = ['validate', file, '--set', 'train.steps=40', '-s', 'optimizers[0].momentum=0.5'];
+    expect(await main(['node', 'tdx', ...args], io)).toBe(0);
+    const resolved = JSON.parse(io.stdout());
+    expect(resolved.train.steps).toBe(40);
+    expect(resolved.optimizers[0]).toMatchObject({ name: 'sgd', lr: 0.1, momentum: 0.5 });
+    expect(io.stderr()).toContain('is valid: 1 run(s) of 40 steps');
+  });
+
+  it('that match no field are located at the --set and get a suggestion', async () => {
+    const file = specFile(
+      'name: t\ndataset: icl-linear-regression\nmodel: linear-transformer\noptimizers: [{name: sgd, lr: 0.1}]\ntrain: {steps: 3}\n',
+    );
+    const io = capture();
+    const args = [
+      '--set',
+      'train.stpes=100',
+      '--set',
+      'trian.steps=5',
+      '--set',
+      'optimizers[0].name=adma',
+    ];
+    expect(await main(['node', 'tdx', 'validate', file, ...args], io)).toBe(2);
+    const lines = io.stderr().split('\n');
+    expect(lines).toContain(
+      '  - (--set train.stpes=100) train.stpes: unknown key; did you mean "steps"? allowed keys: steps, logEvery',
+    );
+    expect(
+      lines.find((l) => l.startsWith('  - (--set trian.steps=5) trian: unknown key')),
+    ).toContain('did you mean "train"?');
+    expect(
+      lines.find((l) => l.startsWith('  - (--set optimizers[0].name=adma) optimizers[0].name:')),
+    ).toContain('unknown optimizer (got "adma"); did you mean "adam"?');
+    // A problem in the file keeps its line: only problems --set caused point at it.
+    const io2 = capture();
+    const broken = specFile(
+      'name: t\ndataset: icl-linear-regression\nmodel: linear-transformer\noptimizers: [{name: sgd, lr: 0}]\ntrain: {steps: 3}\n',
+    );
+    expect(await main(['node', 'tdx', 'validate', broken, '--set', 'train.steps=4'], io2)).toBe(2);
+    expect(io2.stderr()).toContain('spec.yaml:4:30 optimizers[0].lr: must be > 0 (got 0)');
   });
 });

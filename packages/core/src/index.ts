@@ -19,7 +19,7 @@ export * from './canonical-json.js';
 export * from './run-directory.js';
 export * from './plugin-loader.js';
 export * from './zod-problems.js';
-export { closestMatch, choicesHint } from './suggest.js';
+export { closestMatch, choicesHint, editDistance } from './suggest.js';
 export * from './spec/schema.js';
 export * from './spec/source.js';
 export * from './spec/resolve.js';

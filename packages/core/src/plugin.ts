@@ -51,6 +51,11 @@ export interface Plugin<Config = unknown, Instance = unknown> {
   readonly name: string;
   /** One line: what it is, with the formula or paper where there is one. */
   readonly description: string;
+  /**
+   * A short name for people, for figure and axis titles (`top Hessian eigenvalue`); reports
+   * fall back to `name` without it (see pluginTitle).
+   */
+  readonly title?: string;
   /** Validates the config and fills in defaults. */
   readonly config: z.ZodType<Config>;
   create(config: Config, ctx: PluginContext): Instance;
@@ -80,6 +85,7 @@ export function definePlugin<S extends z.ZodType, I>(plugin: {
   kind: PluginKind;
   name: string;
   description: string;
+  title?: string;
   config: S;
   create: (config: z.output<S>, ctx: PluginContext) => I;
   estimate?(config: z.output<S>, ctx: EstimateContext): ResourceEstimate;
@@ -89,6 +95,11 @@ export function definePlugin<S extends z.ZodType, I>(plugin: {
   assertPluginShape(plugin);
   // The schema's output type is the config type create() receives.
   return Object.freeze({ ...plugin }) as unknown as Plugin<z.output<S>, I>;
+}
+
+/** What people call a plugin: its short `title`, else its `name`. */
+export function pluginTitle(plugin: Pick<AnyPlugin, 'name' | 'title'>): string {
+  return plugin.title?.trim() || plugin.name;
 }
 
 /** Throws PLUGIN_CONTRACT when `value` is not a well-formed plugin. */
@@ -106,6 +117,8 @@ export function assertPluginShape(value: unknown, source = 'a plugin'): asserts 
     fail(`name ${JSON.stringify(p.name)} must be kebab-case (e.g. "my-optimizer")`);
   if (typeof p.description !== 'string' || p.description.trim() === '')
     fail(`plugin "${String(p.name)}" needs a one-line description`);
+  if (p.title !== undefined && (typeof p.title !== 'string' || p.title.trim() === ''))
+    fail(`plugin "${String(p.name)}" has a title that is not a non-empty string`);
   const config = p.config as { safeParse?: unknown } | undefined;
   if (!config || typeof config.safeParse !== 'function')
     fail(`plugin "${String(p.name)}" needs a zod schema as config`);

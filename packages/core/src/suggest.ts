@@ -1,16 +1,25 @@
 /** "Did you mean" suggestions for misspelt names and keys. */
 
-function editDistance(a: string, b: string): number {
-  const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+/**
+ * The optimal string alignment distance (restricted Damerau–Levenshtein): insertions,
+ * deletions, substitutions and transpositions of two adjacent letters each cost 1, so the
+ * swapped letters of `adma` (adam) and `stpes` (steps) are one edit, not two.
+ */
+export function editDistance(a: string, b: string): number {
+  // Three rows: two back (for transpositions), the previous one and the current one.
+  let twoBack: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0]!;
-    previous[0] = i;
+    const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      const above = previous[j]!;
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      previous[j] = Math.min(above + 1, previous[j - 1]! + 1, diagonal + cost);
-      diagonal = above;
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, twoBack[j - 2]! + 1);
+      current.push(d);
     }
+    twoBack = previous;
+    previous = current;
   }
   return previous[b.length]!;
 }

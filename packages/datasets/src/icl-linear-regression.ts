@@ -26,38 +26,79 @@ export const iclCovariates = ['normal', 'sphere', 'gamma'] as const;
 export type IclCovariates = (typeof iclCovariates)[number];
 
 export const iclCovarianceConfig = z.strictObject({
-  /** The diagonal D (standard deviations along the principal axes), one per dimension. */
-  scales: z.array(z.number().positive()).min(1),
-  /** Rotate by a seeded random orthogonal U (true) or keep the axes (false: U = I). */
-  rotation: z.boolean().default(true),
-  /** Transform the task as Ahn et al. do, w = U D⁻¹ w₀, so y = <w₀, z>; false: w ~ N(0, I). */
-  transformTask: z.boolean().default(true),
-  /** Seed of U; fixed (0) by default so every run seed and the eval batch share one U. */
-  seed: z.number().int().nonnegative().default(0),
+  scales: z
+    .array(z.number().positive())
+    .min(1)
+    .describe('The diagonal D (standard deviations along the principal axes), one per dimension.'),
+  rotation: z
+    .boolean()
+    .default(true)
+    .describe('Rotate by a seeded random orthogonal U (true) or keep the axes (false: U = I).'),
+  transformTask: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Transform the task as Ahn et al. do, w = U D⁻¹ w₀, so y = <w₀, z>; false: w ~ N(0, I).',
+    ),
+  seed: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Seed of U; fixed (0) by default so every run seed and the eval batch share one U.'),
 });
 
 export const iclLinearRegressionConfig = z
   .object({
-    /** Dimension of the covariates. */
-    d: z.number().int().positive().default(5),
-    /** Number of context pairs per prompt. */
-    n: z.number().int().positive().default(20),
-    /** Prompts per training batch (a fresh batch every step). */
-    batchSize: z.number().int().positive().default(1000),
-    /** Prompts in the fixed evaluation batch. */
-    evalBatchSize: z.number().int().positive().default(1000),
-    /** Distribution of the covariates before the covariance is applied. */
-    covariates: z.enum(iclCovariates).default('normal'),
-    /** Gamma covariates: the shape k of G ~ Gamma(k, sqrt(10/k)); smaller is heavier-tailed. */
-    gammaShape: z.number().positive().default(0.1),
-    /** x = U D z: principal scales and rotation. */
-    covariance: iclCovarianceConfig.optional(),
-    /** Standard deviation of the label noise, on the context labels and the query target. */
-    noise: z.number().nonnegative().default(0),
-    /** Seed of the data stream; by default derived from the spec's seed. */
-    seed: z.number().int().nonnegative().optional(),
-    /** Seed of the evaluation batch (Ahn et al.: 99); by default the data stream's seed. */
-    evalSeed: z.number().int().nonnegative().optional(),
+    d: z.number().int().positive().default(5).describe('Dimension of the covariates.'),
+    n: z.number().int().positive().default(20).describe('Number of context pairs per prompt.'),
+    batchSize: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('Prompts per training batch (a fresh batch every step).'),
+    evalBatchSize: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('Prompts in the fixed evaluation batch.'),
+    covariates: z
+      .enum(iclCovariates)
+      .default('normal')
+      .describe('Distribution of the covariates before the covariance is applied.'),
+    gammaShape: z
+      .number()
+      .positive()
+      .default(0.1)
+      .describe(
+        'Gamma covariates: the shape k of G ~ Gamma(k, sqrt(10/k)); smaller is heavier-tailed.',
+      ),
+    covariance: iclCovarianceConfig
+      .optional()
+      .describe('x = U D z: principal scales and rotation.'),
+    noise: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe(
+        'Standard deviation of the label noise, on the context labels and the query target.',
+      ),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe("Seed of the data stream; by default derived from the spec's seed."),
+    evalSeed: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        "Seed of the evaluation batch (Ahn et al.: 99); by default the data stream's seed.",
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.covariance && c.covariance.scales.length !== c.d)

@@ -13,12 +13,21 @@ import { estimateMarkovText } from './estimates.js';
 
 export const markovTextConfig = z.object({
   vocabulary: z.number().int().min(2).default(64),
-  /** Tokens per sequence (the model's context). */
-  length: z.number().int().positive().default(32),
+  length: z
+    .number()
+    .int()
+    .positive()
+    .default(32)
+    .describe("Tokens per sequence (the model's context)."),
   batchSize: z.number().int().positive().default(16),
   evalBatchSize: z.number().int().positive().default(64),
-  /** Dirichlet concentration of each transition row: small is predictable, large is noise. */
-  concentration: z.number().positive().default(0.2),
+  concentration: z
+    .number()
+    .positive()
+    .default(0.2)
+    .describe(
+      'Dirichlet concentration of each transition row: small is predictable, large is noise.',
+    ),
   seed: z.number().int().nonnegative().optional(),
 });
 

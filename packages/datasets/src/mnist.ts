@@ -17,8 +17,12 @@ import { epochBatches } from './epoch-batches.js';
 import { estimateMnist } from './estimates.js';
 
 export const mnistConfig = z.object({
-  /** Fraction of the 10,000 digits used for training; the rest is the test split. */
-  trainFraction: z.number().gt(0).lt(1).default(0.8),
+  trainFraction: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.8)
+    .describe('Fraction of the 10,000 digits used for training; the rest is the test split.'),
   batchSize: z.number().int().positive().default(64),
   evalBatchSize: z.number().int().positive().default(500),
   downsample: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),

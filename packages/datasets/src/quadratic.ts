@@ -23,14 +23,16 @@ export const quadraticConfig = z
     construction: z.enum(['heterogeneous', 'homogeneous', 'custom']).default('heterogeneous'),
     blocks: z.number().int().positive().default(4),
     blockSize: z.number().int().positive().default(25),
-    /** κ = λmax(H) / λmin(H). */
-    conditionNumber: z.number().gt(1).default(5000),
-    /** Heterogeneous: the condition number within each block. */
-    blockConditionNumber: z.number().gte(1).default(10),
-    /** Custom: each block's eigenvalue range. */
+    conditionNumber: z.number().gt(1).default(5000).describe('κ = λmax(H) / λmin(H).'),
+    blockConditionNumber: z
+      .number()
+      .gte(1)
+      .default(10)
+      .describe('Heterogeneous: the condition number within each block.'),
     ranges: z
       .array(z.strictObject({ min: z.number().positive(), max: z.number().positive() }))
-      .optional(),
+      .optional()
+      .describe("Custom: each block's eigenvalue range."),
     seed: z.number().int().nonnegative().optional(),
   })
   .refine((c) => c.construction !== 'custom' || (c.ranges?.length ?? 0) > 0, {

@@ -32,16 +32,32 @@ import { PAD_ID, UNKNOWN_ID, Vocabulary } from './text/vocabulary.js';
 import { estimateSpamAssassin } from './estimates.js';
 
 export const spamAssassinConfig = z.object({
-  /** Tokens per message: longer messages are truncated, shorter ones padded. */
-  length: z.number().int().positive().default(64),
-  /** Number of token ids, padding (0) and unknown (1) included. */
-  vocabulary: z.number().int().min(3).default(2000),
-  /** Which e-mail headers become text: none, the Subject line only, or all of them. */
-  headers: z.enum(['none', 'subject', 'all']).default('subject'),
-  /** Subsample the larger class to the size of the smaller before splitting. */
-  balance: z.boolean().default(false),
-  /** Fraction of each class used for training; the rest is the test split. */
-  trainFraction: z.number().gt(0).lt(1).default(0.8),
+  length: z
+    .number()
+    .int()
+    .positive()
+    .default(64)
+    .describe('Tokens per message: longer messages are truncated, shorter ones padded.'),
+  vocabulary: z
+    .number()
+    .int()
+    .min(3)
+    .default(2000)
+    .describe('Number of token ids, padding (0) and unknown (1) included.'),
+  headers: z
+    .enum(['none', 'subject', 'all'])
+    .default('subject')
+    .describe('Which e-mail headers become text: none, the Subject line only, or all of them.'),
+  balance: z
+    .boolean()
+    .default(false)
+    .describe('Subsample the larger class to the size of the smaller before splitting.'),
+  trainFraction: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.8)
+    .describe('Fraction of each class used for training; the rest is the test split.'),
   batchSize: z.number().int().positive().default(32),
   evalBatchSize: z.number().int().positive().default(512),
   seed: z.number().int().nonnegative().optional(),

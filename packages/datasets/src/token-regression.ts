@@ -26,28 +26,60 @@ import { estimateTokenRegression } from './estimates.js';
 
 export const tokenRegressionConfig = z
   .object({
-    /** N: the number of sequences, all in the one batch. */
-    sequences: z.number().int().positive().default(4),
-    /** n: tokens per sequence. */
-    tokens: z.number().int().positive().default(4),
-    /** d: the token (embedding) dimension; the theory wants d ≥ N·n. */
-    dimension: z.number().int().positive().default(32),
-    /** out: the width of each target row; default d. */
-    outputs: z.number().int().positive().optional(),
-    /** `random` Gaussian targets, or those of a random `teacher` layer. */
-    targets: z.enum(['random', 'teacher']).default('random'),
-    /** Random targets: the standard deviation of their entries. */
-    targetStd: z.number().positive().default(1),
-    /** Teacher targets: the kernel of the teacher layer. */
-    teacherKernel: z.enum(['softmax', 'gaussian']).default('softmax'),
-    /** Teacher targets: the standard deviation of the teacher's Q, K, V entries. */
-    teacherInitStd: z.number().positive().default(1),
-    /** Teacher targets: the standard deviation of the label noise added to them. */
-    noise: z.number().nonnegative().default(0),
-    /** Held-out sequences in the evaluation batch; 0: evaluate on the training set. */
-    evalSequences: z.number().int().nonnegative().default(0),
-    /** Seed of the data; by default derived from the spec's seed. */
-    seed: z.number().int().nonnegative().optional(),
+    sequences: z
+      .number()
+      .int()
+      .positive()
+      .default(4)
+      .describe('N: the number of sequences, all in the one batch.'),
+    tokens: z.number().int().positive().default(4).describe('n: tokens per sequence.'),
+    dimension: z
+      .number()
+      .int()
+      .positive()
+      .default(32)
+      .describe('d: the token (embedding) dimension; the theory wants d ≥ N·n.'),
+    outputs: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('out: the width of each target row; default d.'),
+    targets: z
+      .enum(['random', 'teacher'])
+      .default('random')
+      .describe('`random` Gaussian targets, or those of a random `teacher` layer.'),
+    targetStd: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('Random targets: the standard deviation of their entries.'),
+    teacherKernel: z
+      .enum(['softmax', 'gaussian'])
+      .default('softmax')
+      .describe('Teacher targets: the kernel of the teacher layer.'),
+    teacherInitStd: z
+      .number()
+      .positive()
+      .default(1)
+      .describe("Teacher targets: the standard deviation of the teacher's Q, K, V entries."),
+    noise: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe('Teacher targets: the standard deviation of the label noise added to them.'),
+    evalSequences: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('Held-out sequences in the evaluation batch; 0: evaluate on the training set.'),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe("Seed of the data; by default derived from the spec's seed."),
   })
   .refine((c) => c.targets === 'teacher' || c.noise === 0, {
     message: 'noise applies to teacher targets only (random targets: set targetStd)',

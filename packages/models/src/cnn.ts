@@ -25,16 +25,20 @@ import { estimateCnn } from './estimates.js';
 
 export const cnnConfig = z.object({
   channels: z.array(z.number().int().positive()).min(1).default([8, 16]),
-  /** Odd kernel size ('same' padding). */
   kernel: z
     .number()
     .int()
     .positive()
     .refine((k) => k % 2 === 1, 'must be odd')
-    .default(3),
+    .default(3)
+    .describe("Odd kernel size ('same' padding)."),
   activation: activationConfig.default('tanh'),
-  /** Average pooling factor after each convolution (1: none). */
-  pool: z.number().int().positive().default(2),
+  pool: z
+    .number()
+    .int()
+    .positive()
+    .default(2)
+    .describe('Average pooling factor after each convolution (1: none).'),
 });
 
 export type CnnConfig = z.output<typeof cnnConfig>;

@@ -23,8 +23,7 @@ import { activate, activationConfig } from './activations.js';
 import { dense, type BlockInit } from './layers.js';
 
 export const covariateMlpConfig = z.object({
-  /** Width of the hidden layer. */
-  hidden: z.number().int().positive().default(32),
+  hidden: z.number().int().positive().default(32).describe('Width of the hidden layer.'),
   activation: activationConfig.default('relu'),
 });
 

@@ -37,10 +37,16 @@ import { estimateGpt } from './estimates.js';
 export const gptConfig = z
   .object({
     ...transformerFields,
-    /** Use the token embedding (transposed) as the output layer. */
-    tiedHead: z.boolean().default(false),
-    /** Longest sequence the position embedding covers; default: the dataset's length. */
-    maxLength: z.number().int().positive().optional(),
+    tiedHead: z
+      .boolean()
+      .default(false)
+      .describe('Use the token embedding (transposed) as the output layer.'),
+    maxLength: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Longest sequence the position embedding covers; default: the dataset's length."),
   })
   .refine(...headsDivideWidth);
 

@@ -59,22 +59,33 @@ export { promptSoftmaxAttention } from './prompt-softmax-attention.js';
 
 export const linearTransformerConfig = z
   .object({
-    /** Number of layers L. */
-    layers: z.number().int().positive().default(3),
-    /** Heads per layer; their updates are summed inside the residual. */
-    heads: z.number().int().positive().default(1),
-    /** Standard deviation of the i.i.d. normal initialisation of every P and Q entry. */
-    initStd: z.number().positive().default(0.05),
+    layers: z.number().int().positive().default(3).describe('Number of layers L.'),
+    heads: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('Heads per layer; their updates are summed inside the residual.'),
+    initStd: z
+      .number()
+      .positive()
+      .default(0.05)
+      .describe('Standard deviation of the i.i.d. normal initialisation of every P and Q entry.'),
     parameterization: z.enum(['sparse', 'full']).default('sparse'),
-    /**
-     * `linear`: weights Zᵀ Q̃ Z / n (Ahn et al.); `softmax`: the softmax over the keys i < n of
-     * Zᵀ Q̃ Z / temperature.
-     */
-    attention: z.enum(['linear', 'softmax']).default('linear'),
-    /** Softmax attention only: the scores are divided by it. Default √(d+1). */
-    temperature: z.number().positive().optional(),
-    /** A trainable MLP on the covariates before the first layer; absent: none. */
-    covariateMlp: covariateMlpConfig.optional(),
+    attention: z
+      .enum(['linear', 'softmax'])
+      .default('linear')
+      .describe(
+        '`linear`: weights Zᵀ Q̃ Z / n (Ahn et al.); `softmax`: the softmax over the keys i < n of Zᵀ Q̃ Z / temperature.',
+      ),
+    temperature: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Softmax attention only: the scores are divided by it. Default √(d+1).'),
+    covariateMlp: covariateMlpConfig
+      .optional()
+      .describe('A trainable MLP on the covariates before the first layer; absent: none.'),
   })
   .refine((c) => c.temperature === undefined || c.attention === 'softmax', {
     message: "temperature applies only to attention: 'softmax'",

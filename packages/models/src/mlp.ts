@@ -24,8 +24,11 @@ import { estimateMlp } from './estimates.js';
 export const mlpConfig = z.object({
   hidden: z.array(z.number().int().positive()).default([64, 64]),
   activation: activationConfig.default('tanh'),
-  /** Weight standard deviation; default 1/√fan_in. */
-  initStd: z.number().positive().optional(),
+  initStd: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Weight standard deviation; default 1/√fan_in.'),
 });
 
 export type MlpConfig = z.output<typeof mlpConfig>;

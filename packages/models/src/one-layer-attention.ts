@@ -43,26 +43,46 @@ import { dense, normalInit, splitHeads, type BlockInit } from './layers.js';
 import { estimateOneLayerAttention } from './estimates.js';
 
 export const oneLayerAttentionConfig = z.object({
-  /** The attention-kernel plugin: a name, or `{ name, ...config }` (default softmax). */
-  attention: pluginRef('attention-kernel', 'softmax'),
-  /** Heads; the value (or, with W_O, the d-wide value) columns split evenly over them. */
-  heads: z.number().int().positive().default(1),
-  /** p: the query/key width of each head; default d (the kernel's default scale is √p). */
-  keyDim: z.number().int().positive().optional(),
-  /** Add the output matrix W_O: W_V becomes [d, d] and W_O [d, out]. */
-  output: z.boolean().default(false),
-  /** Standard deviation of the i.i.d. normal entries of W_Q and W_K. */
-  initStd: z.number().positive().default(1),
-  /**
-   * `independent` draws W_K like W_Q; `query` starts W_K as a copy of W_Q (still its own block,
-   * trained separately): then q_i = k_i, every token is nearest to itself, and the kernel
-   * matrices start diagonally dominant and well-conditioned (see init-conditions).
-   */
-  keyInit: z.enum(['independent', 'query']).default('independent'),
-  /** Standard deviation of W_V's entries; default initStd. */
-  valueInitStd: z.number().positive().optional(),
-  /** Standard deviation of W_O's entries; default 1/√d (F keeps the scale of S X W_V). */
-  outputInitStd: z.number().positive().optional(),
+  attention: pluginRef('attention-kernel', 'softmax').describe(
+    'The attention-kernel plugin: a name, or `{ name, ...config }` (default softmax).',
+  ),
+  heads: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe('Heads; the value (or, with W_O, the d-wide value) columns split evenly over them.'),
+  keyDim: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("p: the query/key width of each head; default d (the kernel's default scale is √p)."),
+  output: z
+    .boolean()
+    .default(false)
+    .describe('Add the output matrix W_O: W_V becomes [d, d] and W_O [d, out].'),
+  initStd: z
+    .number()
+    .positive()
+    .default(1)
+    .describe('Standard deviation of the i.i.d. normal entries of W_Q and W_K.'),
+  keyInit: z
+    .enum(['independent', 'query'])
+    .default('independent')
+    .describe(
+      '`independent` draws W_K like W_Q; `query` starts W_K as a copy of W_Q (still its own block, trained separately): then q_i = k_i, every token is nearest to itself, and the kernel matrices start diagonally dominant and well-conditioned (see init-conditions).',
+    ),
+  valueInitStd: z
+    .number()
+    .positive()
+    .optional()
+    .describe("Standard deviation of W_V's entries; default initStd."),
+  outputInitStd: z
+    .number()
+    .positive()
+    .optional()
+    .describe("Standard deviation of W_O's entries; default 1/√d (F keeps the scale of S X W_V)."),
 });
 
 export type OneLayerAttentionConfig = z.output<typeof oneLayerAttentionConfig>;

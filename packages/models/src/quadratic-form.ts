@@ -20,8 +20,11 @@ import {
 import { estimateQuadraticForm } from './estimates.js';
 
 export const quadraticFormConfig = z.object({
-  /** Standard deviation of the normal initialisation of w. */
-  initStd: z.number().nonnegative().default(1),
+  initStd: z
+    .number()
+    .nonnegative()
+    .default(1)
+    .describe('Standard deviation of the normal initialisation of w.'),
 });
 
 export function buildQuadraticForm(

@@ -3,25 +3,37 @@ import { pluginRef, z } from '@tdx/core';
 import type { BlockShape } from './transformer-block.js';
 
 export const transformerFields = {
-  /** The attention-kernel plugin: a name, or `{ name, ...config }` (default softmax). */
-  attention: pluginRef('attention-kernel', 'softmax'),
+  attention: pluginRef('attention-kernel', 'softmax').describe(
+    'The attention-kernel plugin: a name, or `{ name, ...config }` (default softmax).',
+  ),
   layers: z.number().int().positive().default(2),
   width: z.number().int().positive().default(64),
   heads: z.number().int().positive().default(4),
-  /** Each head's width p; default width / heads (then heads must divide width). */
-  headDim: z.number().int().positive().optional(),
+  headDim: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Each head's width p; default width / heads (then heads must divide width)."),
   mlpRatio: z.number().int().positive().default(4),
-  /** The MLP's hidden width (neurons); default mlpRatio · width. */
-  mlpWidth: z.number().int().positive().optional(),
-  /** Standard deviation of the normal initialisation of every weight (GPT-2: 0.02). */
-  initStd: z.number().positive().default(0.02),
-  /**
-   * `standard`, or `mean-field`: each sublayer (α / (L·M)) Σ_j f(H; θ_j) over its M heads or
-   * neurons, per-unit learning-rate multiplier L·M, no projection biases (see transformer-block.ts).
-   */
-  parameterization: z.enum(['standard', 'mean-field']).default('standard'),
-  /** α of the mean-field scaling. */
-  alpha: z.number().positive().default(1),
+  mlpWidth: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("The MLP's hidden width (neurons); default mlpRatio · width."),
+  initStd: z
+    .number()
+    .positive()
+    .default(0.02)
+    .describe('Standard deviation of the normal initialisation of every weight (GPT-2: 0.02).'),
+  parameterization: z
+    .enum(['standard', 'mean-field'])
+    .default('standard')
+    .describe(
+      '`standard`, or `mean-field`: each sublayer (α / (L·M)) Σ_j f(H; θ_j) over its M heads or neurons, per-unit learning-rate multiplier L·M, no projection biases (see transformer-block.ts).',
+    ),
+  alpha: z.number().positive().default(1).describe('α of the mean-field scaling.'),
 };
 
 type TransformerConfig = {

@@ -8,17 +8,30 @@ import { learningRate, scheduleConfig } from './schedule-config.js';
 import { scaleByLearningRate } from './transforms/scale-by-learning-rate.js';
 
 export const adamConfig = z.object({
-  /** The learning rate; with a schedule, its peak. */
-  lr: z.number().positive(),
-  b1: z.number().min(0).lt(1).default(0.9),
-  b2: z.number().min(0).lt(1).default(0.999),
-  eps: z.number().positive().default(1e-8),
-  /** Decoupled weight decay (AdamW); 0 is Adam. */
-  weightDecay: z.number().min(0).default(0),
-  /** Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_). */
-  clipNorm: z.number().positive().optional(),
-  /** The learning-rate schedule, with `lr` its peak; absent: constant lr. */
-  schedule: scheduleConfig.optional(),
+  lr: z.number().positive().describe('The learning rate; with a schedule, its peak.'),
+  b1: z.number().min(0).lt(1).default(0.9).describe('Decay of the first-moment (mean) estimate.'),
+  b2: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.999)
+    .describe('Decay of the second-moment (uncentred variance) estimate.'),
+  eps: z
+    .number()
+    .positive()
+    .default(1e-8)
+    .describe('Added to the square root of the second moment, as PyTorch does.'),
+  weightDecay: z.number().min(0).default(0).describe('Decoupled weight decay (AdamW); 0 is Adam.'),
+  clipNorm: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      "Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_).",
+    ),
+  schedule: scheduleConfig
+    .optional()
+    .describe('The learning-rate schedule, with `lr` its peak; absent: constant lr.'),
 });
 
 export type AdamConfig = z.output<typeof adamConfig>;

@@ -17,16 +17,23 @@ import {
 import { blockCurvature } from './block-curvature.js';
 
 export const blockwiseGdConfig = z.object({
-  /**
-   * Each block's step is scale / λmax(H_bb). On a block-diagonal quadratic every scale below 2
-   * converges (2 is the edge); when blocks are coupled even 1 carries no guarantee.
-   */
-
-  scale: z.number().positive().default(1),
-  /** Learning rates by block name; these blocks skip the curvature estimate. */
-  blockLr: z.record(z.string(), z.number().positive()).default({}),
-  /** Power iterations per block for λmax(H_bb). */
-  maxIterations: z.number().int().positive().default(200),
+  scale: z
+    .number()
+    .positive()
+    .default(1)
+    .describe(
+      "Each block's step is scale / λmax(H_bb). On a block-diagonal quadratic every scale below 2 converges (2 is the edge); when blocks are coupled even 1 carries no guarantee.",
+    ),
+  blockLr: z
+    .record(z.string(), z.number().positive())
+    .default({})
+    .describe('Learning rates by block name; these blocks skip the curvature estimate.'),
+  maxIterations: z
+    .number()
+    .int()
+    .positive()
+    .default(200)
+    .describe('Power iterations per block for λmax(H_bb).'),
   tolerance: z.number().positive().lt(1).default(1e-6),
 });
 

@@ -23,30 +23,69 @@ import {
 } from '@tdx/tensor';
 
 export const gradientFlowConfig = z.object({
-  /** heun: adaptive, order 2; euler: fixed step `initialStep` (gradient descent), no control. */
-  method: z.enum(['heun', 'euler']).default('heun'),
-  /** Absolute tolerance on the local error estimate of one step, in the chosen norm. */
-  tolerance: z.number().positive().default(1e-4),
-  /** Relative tolerance: the bound is tolerance + relativeTolerance·max(‖w‖, ‖w_next‖). */
-  relativeTolerance: z.number().min(0).default(0),
-  /** rms: root mean square over all trainable parameters; max: the largest magnitude. */
-  norm: z.enum(['rms', 'max']).default('rms'),
-  /** The first trial step (heun) or the fixed step (euler), in units of τ. */
-  initialStep: z.number().positive().default(1e-3),
-  /** Upper bound on the step size (none by default). */
-  maxStep: z.number().positive().optional(),
-  /** The controller asking for a smaller step than this is an error: the flow is too stiff. */
-  minStep: z.number().positive().default(1e-10),
-  /** λ of the flow's −λw term; not multiplied by lrScale, which acts on the gradient only. */
-  weightDecay: z.number().min(0).default(0),
-  /** Stop at this τ: the last step is shortened to land on it, later updates are zero. */
-  until: z.number().positive().optional(),
-  /** Step-size controller: h ← h·min(maxGrowth, max(minShrink, safety·(1/err)^½)). */
-  safety: z.number().gt(0).max(1).default(0.9),
+  method: z
+    .enum(['heun', 'euler'])
+    .default('heun')
+    .describe(
+      'heun: adaptive, order 2; euler: fixed step `initialStep` (gradient descent), no control.',
+    ),
+  tolerance: z
+    .number()
+    .positive()
+    .default(1e-4)
+    .describe('Absolute tolerance on the local error estimate of one step, in the chosen norm.'),
+  relativeTolerance: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('Relative tolerance: the bound is tolerance + relativeTolerance·max(‖w‖, ‖w_next‖).'),
+  norm: z
+    .enum(['rms', 'max'])
+    .default('rms')
+    .describe('rms: root mean square over all trainable parameters; max: the largest magnitude.'),
+  initialStep: z
+    .number()
+    .positive()
+    .default(1e-3)
+    .describe('The first trial step (heun) or the fixed step (euler), in units of τ.'),
+  maxStep: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Upper bound on the step size (none by default).'),
+  minStep: z
+    .number()
+    .positive()
+    .default(1e-10)
+    .describe(
+      'The controller asking for a smaller step than this is an error: the flow is too stiff.',
+    ),
+  weightDecay: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe(
+      "λ of the flow's −λw term; not multiplied by lrScale, which acts on the gradient only.",
+    ),
+  until: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Stop at this τ: the last step is shortened to land on it, later updates are zero.'),
+  safety: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.9)
+    .describe('Step-size controller: h ← h·min(maxGrowth, max(minShrink, safety·(1/err)^½)).'),
   maxGrowth: z.number().gt(1).default(5),
   minShrink: z.number().gt(0).lt(1).default(0.2),
-  /** Rejected trials allowed within one update before it fails. */
-  maxRejections: z.number().int().positive().default(10),
+  maxRejections: z
+    .number()
+    .int()
+    .positive()
+    .default(10)
+    .describe('Rejected trials allowed within one update before it fails.'),
 });
 
 export type GradientFlowConfig = z.output<typeof gradientFlowConfig>;

@@ -16,12 +16,15 @@ import {
 
 const warmupSteps = z.number().int().min(0).default(0);
 const decayFields = {
-  /** Linear warmup over the first warmupSteps updates (0: none). */
-  warmupSteps,
-  /** The whole schedule's length, warmup included (as optax); the floor is reached there. */
-  decaySteps: z.number().int().min(1),
-  /** The floor, as a fraction of lr. */
-  minFactor: z.number().min(0).max(1).default(0),
+  warmupSteps: warmupSteps.describe('Linear warmup over the first warmupSteps updates (0: none).'),
+  decaySteps: z
+    .number()
+    .int()
+    .min(1)
+    .describe(
+      "The whole schedule's length, warmup included (as optax); the floor is reached there.",
+    ),
+  minFactor: z.number().min(0).max(1).default(0).describe('The floor, as a fraction of lr.'),
 };
 
 const shapes = {
@@ -34,8 +37,7 @@ const shapes = {
   linear: { name: z.literal('linear'), ...decayFields },
   step: {
     name: z.literal('step'),
-    /** Multiply the rate by gamma every `every` updates. */
-    every: z.number().int().min(1),
+    every: z.number().int().min(1).describe('Multiply the rate by gamma every `every` updates.'),
     gamma: z.number().gt(0).max(1).default(0.1),
   },
   'inverse-sqrt': { name: z.literal('inverse-sqrt'), warmupSteps },

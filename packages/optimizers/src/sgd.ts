@@ -8,17 +8,24 @@ import { scaleByLearningRate } from './transforms/scale-by-learning-rate.js';
 import { trace } from './transforms/trace.js';
 
 export const sgdConfig = z.object({
-  /** The learning rate; with a schedule, its peak. */
-  lr: z.number().positive(),
-  /** Momentum μ; 0 is plain SGD. */
-  momentum: z.number().min(0).lt(1).default(0),
-  nesterov: z.boolean().default(false),
-  /** L2 penalty added to the gradient (PyTorch's weight_decay for SGD). */
-  weightDecay: z.number().min(0).default(0),
-  /** Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_). */
-  clipNorm: z.number().positive().optional(),
-  /** The learning-rate schedule, with `lr` its peak; absent: constant lr. */
-  schedule: scheduleConfig.optional(),
+  lr: z.number().positive().describe('The learning rate; with a schedule, its peak.'),
+  momentum: z.number().min(0).lt(1).default(0).describe('Momentum μ; 0 is plain SGD.'),
+  nesterov: z.boolean().default(false).describe("Nesterov momentum (PyTorch's nesterov=True)."),
+  weightDecay: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe("L2 penalty added to the gradient (PyTorch's weight_decay for SGD)."),
+  clipNorm: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      "Clip the gradients' global L2 norm to this value first (PyTorch's clip_grad_norm_).",
+    ),
+  schedule: scheduleConfig
+    .optional()
+    .describe('The learning-rate schedule, with `lr` its peak; absent: constant lr.'),
 });
 
 export type SgdConfig = z.output<typeof sgdConfig>;

@@ -3,6 +3,7 @@
  * default its headline value against step, one line per run group.
  */
 import {
+  pluginTitle,
   groupRuns,
   groupSeries,
   seedsCaption,
@@ -70,8 +71,18 @@ function ownFigures(
   }
 }
 
-/** The headline value against step, per group; undefined when no record has a value. */
-function valueFigure(label: string, runs: readonly RunData[]): FigureSpec | undefined {
+/** `Top Hessian eigenvalue` from `top Hessian eigenvalue`: a title starts with a capital. */
+const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+/**
+ * The headline value against step, per group; undefined when no record has a value. Titled
+ * by the plugin's display name where the plugin is registered here, else by its id.
+ */
+function valueFigure(
+  label: string,
+  runs: readonly RunData[],
+  ctx: ReportContext,
+): FigureSpec | undefined {
   const groups = groupRuns(runs);
   const valuesOf = (run: RunData) =>
     (run.analyses[label]?.records ?? []).flatMap((r) =>
@@ -80,14 +91,18 @@ function valueFigure(label: string, runs: readonly RunData[]): FigureSpec | unde
   const all = runs.flatMap(valuesOf);
   if (all.length === 0) return undefined;
   const analysis = runs[0]!.analyses[label]!.analysis;
+  const plugin = ctx.registry.find('analysis', analysis);
+  const name = plugin ? pluginTitle(plugin) : analysis;
   return {
     kind: 'lines',
     id: `analysis-${label}`,
-    title: label === analysis ? label : `${label} (${analysis})`,
-    caption: `The analysis's value at each step it ran. ${seedsCaption(groups)}`,
+    title: label === analysis ? capitalised(name) : `${capitalised(name)} (${label})`,
+    caption:
+      `The value of the analysis ${label === analysis ? analysis : `“${label}” (${analysis})`} at each step it ran. ` +
+      seedsCaption(groups),
     x: { label: 'step' },
     // A log scale would drop the non-positive values: only when there are none.
-    y: { label, log: all.every((p) => p.y > 0) },
+    y: { label: name, log: all.every((p) => p.y > 0) },
     series: groups.map((g) => groupSeries(g, valuesOf)),
   };
 }
@@ -97,7 +112,7 @@ export function analysisFigures(data: ExperimentData, ctx: ReportContext): Figur
     const runs = data.runs.filter((r) => r.analyses[label]);
     const own = ownFigures(label, runs, ctx);
     if (own && own.length > 0) return own;
-    const fallback = valueFigure(label, runs);
+    const fallback = valueFigure(label, runs, ctx);
     return fallback ? [fallback] : [];
   });
 }

@@ -9,5 +9,6 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1.5rem 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9rem; max-width: 760px; }
 pre { background: #f6f6f6; padding: 1rem; overflow-x: auto; font-size: 0.8rem; }
+details > summary { cursor: pointer; color: #444; }
 .notice { background: #fff6e0; padding: 0.5rem 1rem; }
 `;

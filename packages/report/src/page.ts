@@ -117,8 +117,9 @@ export function reportPage(
     figures.length > 0 ? '<h2>Figures</h2>' : '',
     ...figures.map(figureHtml),
     '<h2>Spec</h2>',
-    `<p>The experiment as resolved, every default filled in (<code>experiment.json</code>):</p>`,
-    `<pre>${escapeHtml(JSON.stringify(data.spec, null, 2))}</pre>`,
+    // Collapsed: the resolved spec is long, and most readers want the figures above it.
+    `<details><summary>The experiment as resolved, every default filled in (<code>experiment.json</code>)</summary>`,
+    `<pre>${escapeHtml(JSON.stringify(data.spec, null, 2))}</pre></details>`,
   ].filter(Boolean);
   return `<!doctype html>
 <html lang="en">

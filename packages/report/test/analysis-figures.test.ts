@@ -65,9 +65,10 @@ describe('analysis figures', () => {
     expect(figure).toMatchObject({
       kind: 'lines',
       id: 'analysis-noise',
-      title: 'noise (gradient-noise)',
+      // Without the plugin here, its id stands for its display name.
+      title: 'Gradient-noise (noise)',
       x: { label: 'step' },
-      y: { label: 'noise', log: false }, // some values are negative
+      y: { label: 'gradient-noise', log: false }, // some values are negative
     });
     expect(figure!.series.map((s) => s.name)).toEqual(['sgd', 'adam']);
     expect(figure!.series[0]!.points).toEqual([
@@ -78,6 +79,35 @@ describe('analysis figures', () => {
       { x: 0, lo: 1, hi: 3 },
       { x: 10, lo: -6, hi: -2 },
     ]);
+  });
+
+  it("are titled by the plugin's display name, not its id, when it is registered", () => {
+    const titled = definePlugin({
+      kind: 'analysis',
+      name: 'gradient-noise',
+      title: 'gradient-noise tail index α̂',
+      description: 'test double without figures',
+      config: z.object({ window: z.number() }),
+      create: (): AnalysisInstance => ({ run: () => ({}) }),
+    });
+    const registry = createRegistry().register(titled);
+    const [figure] = analysisFigures(experiment(runs()), { registry });
+    expect(figure).toMatchObject({
+      title: 'Gradient-noise tail index α̂ (noise)',
+      y: { label: 'gradient-noise tail index α̂' },
+    });
+    expect(figure!.caption).toContain('“noise” (gradient-noise)');
+    // The label is left out of the title when it is the plugin's name.
+    const all = runs();
+    for (const r of all) {
+      r.analyses = { 'gradient-noise': { ...r.analyses.noise!, label: 'gradient-noise' } };
+      r.spec.analyses = [{ name: 'gradient-noise', every: 10, window: 3 }];
+    }
+    const [plain] = analysisFigures(experiment(all.slice(0, 3)), { registry });
+    expect(plain).toMatchObject({ title: 'Gradient-noise tail index α̂' });
+    expect(plain!.caption).toMatch(
+      /^The value of the analysis gradient-noise at each step it ran\./,
+    );
   });
 
   it('use a log scale for values that are all positive', () => {

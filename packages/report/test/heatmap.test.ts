@@ -45,4 +45,48 @@ describe('a heatmap', () => {
     expect(countMarks(large, 'rect mark')).toBe(400);
     expect(countMarks(large, 'text mark')).toBe(0);
   });
+
+  it('writes each value in black or white, whichever contrasts more with the cell Vega drew', async () => {
+    // Values across the whole scale, the yellow end included.
+    const values = [0, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1];
+    const svg = await renderFigure({
+      ...figure,
+      rows: ['r'],
+      columns: values.map((_, j) => `c${j}`),
+      values: [values],
+    });
+    const fills = new Map(
+      [
+        ...svg.matchAll(
+          /<path aria-label="column: (\w+); row: r;[^"]*"[^>]*rect mark[^>]*fill="rgb\((\d+), (\d+), (\d+)\)"/g,
+        ),
+      ].map((m) => [m[1]!, [m[2], m[3], m[4]].map((c) => Number(c) / 255)]),
+    );
+    const inks = new Map(
+      [
+        ...svg.matchAll(
+          /<text aria-label="column: (\w+); row: r;[^"]*"[^>]*text mark[^>]*fill="(\w+)"/g,
+        ),
+      ].map((m) => [m[1]!, m[2]!]),
+    );
+    expect(fills.size).toBe(values.length);
+    expect(inks.size).toBe(values.length);
+    // WCAG 2 contrast, computed here from the colours in the SVG.
+    const luminance = (rgb: number[]) =>
+      rgb
+        .map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+        .reduce((sum, c, k) => sum + [0.2126, 0.7152, 0.0722][k]! * c, 0);
+    const contrast = (a: number, b: number) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    for (const [column, rgb] of fills) {
+      const cell = luminance(rgb);
+      const ink = inks.get(column);
+      const other = ink === 'white' ? 0 : 1;
+      expect(contrast(cell, ink === 'white' ? 1 : 0), column).toBeGreaterThanOrEqual(
+        contrast(cell, other) * 0.95,
+      );
+    }
+    // The light end is written in black, the dark end in white.
+    expect(inks.get(`c${values.length - 1}`)).toBe('black');
+    expect(inks.get('c0')).toBe('white');
+  });
 });

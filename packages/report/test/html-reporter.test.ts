@@ -94,6 +94,12 @@ describe('the html reporter', () => {
     const spec = /<pre>([\s\S]*)<\/pre>/.exec(html)![1]!;
     expect(spec).toContain('&quot;description&quot;: &quot;&lt;/pre&gt;');
     expect(spec.split('\n').length).toBeGreaterThan(3); // pretty-printed
+    // Collapsed by default (no `open`), its summary saying what it is.
+    expect(html).toMatch(
+      /<details><summary>The experiment as resolved[^<]*<code>experiment\.json<\/code>\)<\/summary>\s*<pre>/,
+    );
+    expect(html).toMatch(/<\/pre><\/details>/);
+    expect(html).not.toMatch(/<details open/);
   });
 
   it('is written for an experiment without runs, saying so', async () => {

@@ -95,6 +95,32 @@ describe('series', () => {
     const dot = { ...figure, series: [{ name: 'once', points: [{ x: 5, y: 2 }] }] };
     expect((await renderFigure(dot)).split('aria-roledescription="point"').length - 1).toBe(1);
   });
+
+  it('of a few points (an analysis run every 100 steps) get a marker at each point', async () => {
+    const steps = [0, 100, 200, 300, 400, 500];
+    const sparse: LinesFigure = {
+      ...figure,
+      y: { label: 'eigenvalue', log: true },
+      series: [
+        { name: 'sgd', points: steps.map((x, i) => ({ x, y: 20 - i })) },
+        { name: 'adam', points: steps.map((x, i) => ({ x, y: 19 / (i + 1) })) },
+      ],
+    };
+    const svg = await renderFigure(sparse);
+    expect(svg.split('aria-roledescription="point"').length - 1).toBe(12);
+    // Each marker sits where its line has a vertex: the same data, at every point.
+    expect(svg.split('aria-roledescription="line mark"').length - 1).toBe(2);
+  });
+
+  it('of many points (a loss logged every 10 steps) are plain lines', async () => {
+    const dense: LinesFigure = {
+      ...figure,
+      series: [
+        { name: 'sgd', points: Array.from({ length: 51 }, (_, i) => ({ x: 10 * i, y: 1 + i })) },
+      ],
+    };
+    expect((await renderFigure(dense)).split('aria-roledescription="point"').length - 1).toBe(0);
+  });
 });
 
 describe('densities', () => {

@@ -137,4 +137,48 @@ describe('the SVG', () => {
     // z from 10 to 1000: ticks at the decades.
     expect(labels).toEqual(expect.arrayContaining(['10', '100', '1000']));
   });
+
+  it('keeps the x and y titles clear of every tick label, from any side', async () => {
+    // Boxes of the drawn texts, read from the SVG: Vega writes a middle-baseline text 0.3 em
+    // below its centre; Helvetica's characters are about 0.6 em wide.
+    const boxes = (svg: string) =>
+      [
+        ...svg.matchAll(
+          /<text[^>]*transform="translate\(([-\d.e]+),([-\d.e]+)\)"[^>]*font-size="(\d+)px"[^>]*>([^<]*)<\/text>/g,
+        ),
+      ].map((m) => {
+        const [x, y, size, text] = [Number(m[1]), Number(m[2]), Number(m[3]), m[4]!];
+        const anchor = /text-anchor="(\w+)"/.exec(m[0])?.[1];
+        const w = 0.6 * size * text.length;
+        const x0 = anchor === 'end' ? x - w : anchor === 'middle' ? x - w / 2 : x;
+        return { text, size, x0, x1: x0 + w, y0: y - 0.8 * size, y1: y + 0.2 * size };
+      });
+    const views = [
+      { azimuth: -60, elevation: 30 },
+      { azimuth: 30, elevation: 30 },
+      { azimuth: 135, elevation: 20 },
+      { azimuth: -150, elevation: 45 },
+      { azimuth: -80, elevation: 15 },
+    ];
+    const wide = grid.map((v) => v * 100);
+    for (const view of views) {
+      const figure: SurfaceFigure = {
+        ...bowl,
+        ...view,
+        x: { label: 'filter-normalised direction 1', values: wide },
+        y: { label: 'Hessian eigenvector 2', values: grid },
+      };
+      const texts = boxes(await renderFigure(figure));
+      const ticks = texts.filter((t) => t.size === 10);
+      expect(ticks.length).toBeGreaterThanOrEqual(10);
+      for (const title of texts.filter(
+        (t) => t.text === figure.x.label || t.text === figure.y.label,
+      )) {
+        const hit = ticks.find(
+          (t) => t.x0 < title.x1 && title.x0 < t.x1 && t.y0 < title.y1 && title.y0 < t.y1,
+        );
+        expect(hit, `${title.text} at azimuth ${view.azimuth}`).toBeUndefined();
+      }
+    }
+  });
 });

@@ -13,8 +13,9 @@ const roles = z.preprocess(
 const selectorObject = z.strictObject({
   role: roles.optional(),
   layer: oneOrMany(z.number().int().nonnegative()).optional(),
-  /** A block name; `*` matches any run of characters (`layers.*.attn.query*`). */
-  name: oneOrMany(z.string().min(1)).optional(),
+  name: oneOrMany(z.string().min(1))
+    .optional()
+    .describe('A block name; `*` matches any run of characters (`layers.*.attn.query*`).'),
 });
 
 // A bare string is a role: read it as { role } so that a typo is reported against the roles.

@@ -14,9 +14,20 @@ export const laplace = definePlugin({
   name: 'laplace',
   description: 'exp(−‖q−k‖ / scale), scale √p by default: the Laplace kernel (not normalised)',
   config: z.object({
-    scale: z.number().positive().optional(),
-    epsilon: z.number().positive().default(1e-6),
-    normalize: z.boolean().default(false),
+    scale: z
+      .number()
+      .positive()
+      .optional()
+      .describe('The length scale of exp(−‖q−k‖ / scale); absent: √p, p the key width.'),
+    epsilon: z
+      .number()
+      .positive()
+      .default(1e-6)
+      .describe('Smooths the distance, √(‖q−k‖² + ε²), so its gradient is finite at q = k.'),
+    normalize: z
+      .boolean()
+      .default(false)
+      .describe('Divide each row by its sum (as softmax attention is).'),
   }),
   create: (config): AttentionKernel => laplaceKernel(config),
 });

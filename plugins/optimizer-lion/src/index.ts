@@ -14,10 +14,19 @@ export const lion = definePlugin({
   description:
     'Lion (Chen et al. 2023): the sign of an interpolated momentum, decoupled weight decay',
   config: z.object({
-    lr: z.number().positive().default(1e-4),
-    b1: z.number().min(0).lt(1).default(0.9),
-    b2: z.number().min(0).lt(1).default(0.99),
-    weightDecay: z.number().min(0).default(0),
+    lr: z
+      .number()
+      .positive()
+      .default(1e-4)
+      .describe('The learning rate; Lion wants one 3-10x smaller than AdamW.'),
+    b1: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0.9)
+      .describe('Interpolation of momentum and gradient whose sign is the update.'),
+    b2: z.number().min(0).lt(1).default(0.99).describe('Decay of the momentum.'),
+    weightDecay: z.number().min(0).default(0).describe('Decoupled weight decay, as AdamW.'),
   }),
   create: (config) =>
     chain(

@@ -18,26 +18,49 @@ export const slqConfig = {
   steps: z.number().int().positive().optional(),
   start: z.enum(['gaussian', 'rademacher']).optional(),
   reorthogonalize: z.boolean().optional(),
-  /** A fixed Gaussian width instead of the preset's rule. */
-  sigma: z.number().positive().optional(),
+  sigma: z
+    .number()
+    .positive()
+    .optional()
+    .describe("A fixed Gaussian width instead of the preset's rule."),
   gridPoints: z.number().int().min(10).optional(),
 };
 
 export const blocksConfig = {
-  /** `each` trainable tensor, or a list of selectors ({ role, layer, name }), each one block. */
-  blocks: z.union([z.literal('each'), z.array(selector).min(1)]).default('each'),
-  /** Roles left out of `each` (Zhang et al. analyse weight matrices, not biases or norms). */
-  exclude: z.array(z.string()).default(['bias', 'norm']),
-  /** Cut each tensor further: per row, per column, or per head (columns grouped). */
-  split: z.enum(['none', 'rows', 'columns', 'heads']).default('none'),
+  blocks: z
+    .union([z.literal('each'), z.array(selector).min(1)])
+    .default('each')
+    .describe(
+      '`each` trainable tensor, or a list of selectors ({ role, layer, name }), each one block.',
+    ),
+  exclude: z
+    .array(z.string())
+    .default(['bias', 'norm'])
+    .describe(
+      'Roles left out of `each` (Zhang et al. analyse weight matrices, not biases or norms).',
+    ),
+  split: z
+    .enum(['none', 'rows', 'columns', 'heads'])
+    .default('none')
+    .describe('Cut each tensor further: per row, per column, or per head (columns grouped).'),
   heads: z.number().int().positive().optional(),
 };
 
 export const batchesConfig = {
-  /** Batches the Hessian is averaged over: the evaluation batch, then reserved extra batches. */
-  batches: z.number().int().positive().default(1),
-  /** `mean` averages the batches' Hessians; `sum` adds them, as Zhang et al.'s code does. */
-  aggregate: z.enum(['mean', 'sum']).default('mean'),
+  batches: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe(
+      'Batches the Hessian is averaged over: the evaluation batch, then reserved extra batches.',
+    ),
+  aggregate: z
+    .enum(['mean', 'sum'])
+    .default('mean')
+    .describe(
+      "`mean` averages the batches' Hessians; `sum` adds them, as Zhang et al.'s code does.",
+    ),
 };
 
 export function slqSettings(config: {

@@ -24,33 +24,73 @@ export const MAX_POINTS_PER_AXIS = 201;
 
 export const lossLandscapeConfig = z
   .object({
-    /** One direction: a 1-D slice; two: a 2-D grid. Default: two filter-normalised random ones. */
-    directions: z.array(directionSchema).min(1).max(2).default(['random', 'random']),
-    /**
-     * Coordinates along each direction: one [low, high] for every axis, or one per direction.
-     * Default [-1, 1] for random and Hessian directions, [-0.5, 1.5] towards an endpoint (0 is
-     * the current point, 1 the endpoint).
-     */
-    range: z.union([pair, z.array(pair).min(1).max(2)]).optional(),
-    /**
-     * Points per axis (default 51 for a 1-D slice, 21 for a 2-D grid: 441 forward passes of
-     * the analysis batch, plus one at the centre).
-     */
-    points: z.number().int().min(2).max(MAX_POINTS_PER_AXIS).optional(),
-    /** Random directions: `filter` (Li et al.), `layer` (whole tensors) or `none`. */
-    normalization: z.enum(NORMALIZATIONS).default('filter'),
-    /** Random directions on 1-D blocks (biases, norms): `zero` (Li et al.'s default), `filter`, `keep`, `weights`. */
-    oneDimensional: z.enum(ONE_DIMENSIONAL).default('zero'),
-    /** Seed of the random directions; default: the evaluation's seed (new directions each step). */
-    seed: z.number().int().nonnegative().optional(),
-    /** Hessian directions: Lanczos steps (at most the dimension). */
-    lanczosSteps: z.number().int().min(2).default(40),
-    /** Hessian directions: `largest` (algebraically: the sharpest curvature) or `magnitude`. */
-    which: z.enum(['largest', 'magnitude']).default('largest'),
-    /** Figures: the loss on a `linear` or `log` scale; `auto`: log when it spans > 2 decades. */
-    scale: z.enum(['auto', 'linear', 'log']).default('auto'),
-    /** Parallel parts: points per part (default: one row of the grid, or the whole slice). */
-    pointsPerPart: z.number().int().positive().optional(),
+    directions: z
+      .array(directionSchema)
+      .min(1)
+      .max(2)
+      .default(['random', 'random'])
+      .describe(
+        'One direction: a 1-D slice; two: a 2-D grid. Default: two filter-normalised random ones.',
+      ),
+    range: z
+      .union([pair, z.array(pair).min(1).max(2)])
+      .optional()
+      .describe(
+        'Coordinates along each direction: one [low, high] for every axis, or one per direction. Default [-1, 1] for random and Hessian directions, [-0.5, 1.5] towards an endpoint (0 is the current point, 1 the endpoint).',
+      ),
+    points: z
+      .number()
+      .int()
+      .min(2)
+      .max(MAX_POINTS_PER_AXIS)
+      .optional()
+      .describe(
+        'Points per axis (default 51 for a 1-D slice, 21 for a 2-D grid: 441 forward passes of the analysis batch, plus one at the centre).',
+      ),
+    normalization: z
+      .enum(NORMALIZATIONS)
+      .default('filter')
+      .describe('Random directions: `filter` (Li et al.), `layer` (whole tensors) or `none`.'),
+    oneDimensional: z
+      .enum(ONE_DIMENSIONAL)
+      .default('zero')
+      .describe(
+        "Random directions on 1-D blocks (biases, norms): `zero` (Li et al.'s default), `filter`, `keep`, `weights`.",
+      ),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        "Seed of the random directions; default: the evaluation's seed (new directions each step).",
+      ),
+    lanczosSteps: z
+      .number()
+      .int()
+      .min(2)
+      .default(40)
+      .describe('Hessian directions: Lanczos steps (at most the dimension).'),
+    which: z
+      .enum(['largest', 'magnitude'])
+      .default('largest')
+      .describe(
+        'Hessian directions: `largest` (algebraically: the sharpest curvature) or `magnitude`.',
+      ),
+    scale: z
+      .enum(['auto', 'linear', 'log'])
+      .default('auto')
+      .describe(
+        'Figures: the loss on a `linear` or `log` scale; `auto`: log when it spans > 2 decades.',
+      ),
+    pointsPerPart: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Parallel parts: points per part (default: one row of the grid, or the whole slice).',
+      ),
   })
   .superRefine((c, ctx) => {
     const kinds = c.directions.map((d) => (typeof d === 'string' ? d : `run:${d.run}`));

@@ -20,8 +20,14 @@ import {
 import { tf, type AnalysisTarget, type Batch } from '@tdx/tensor';
 
 export const accuracyConfig = z.object({
-  /** Training batches the training metrics average over: dataset.batch(0 .. trainBatches − 1). */
-  trainBatches: z.number().int().positive().default(4),
+  trainBatches: z
+    .number()
+    .int()
+    .positive()
+    .default(4)
+    .describe(
+      'Training batches the training metrics average over: dataset.batch(0 .. trainBatches − 1).',
+    ),
 });
 
 export type AccuracyConfig = z.output<typeof accuracyConfig>;
@@ -134,6 +140,7 @@ export function accuracyFigures(runs: Runs): FigureSpec[] {
 export const accuracyPlugin = definePlugin({
   kind: 'analysis',
   name: 'accuracy',
+  title: 'test accuracy',
   description:
     'classification accuracy and loss on the evaluation batch (headline: test accuracy) and on fixed training batches',
   config: accuracyConfig,

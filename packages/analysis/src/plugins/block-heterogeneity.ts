@@ -157,6 +157,7 @@ export function heterogeneityFigures(
 export const blockHeterogeneityPlugin = definePlugin({
   kind: 'analysis',
   name: 'block-heterogeneity',
+  title: 'block heterogeneity JS⁰',
   description:
     'Jensen–Shannon divergence between the Hessian spectra of parameter blocks, and JS⁰ (Zhang et al. 2024)',
   config: blockHeterogeneityConfig,

@@ -140,6 +140,7 @@ export function directionalSmoothnessFigures(runs: Runs): FigureSpec[] {
 export const directionalSmoothnessPlugin = definePlugin({
   kind: 'analysis',
   name: 'directional-smoothness',
+  title: 'directional smoothness S',
   description:
     'S = ûᵀ H û along the last update û at the state it started from, with ‖∇L‖ there (Ahn et al. 2023)',
   config: directionalSmoothnessConfig,

@@ -51,12 +51,26 @@ import { tailSummary, type TailSummary } from '../statistics/tail-summary.js';
 export const GRADIENT_NOISE_FLOAT_LIMIT = 2 ** 28;
 
 export const gradientNoiseConfig = z.object({
-  /** Minibatch gradients sampled, each from its own reserved batch. */
-  samples: z.number().int().min(20).max(10_000).default(1000),
-  /** Reserved batches whose mean gradient is the "true" gradient g. */
-  trueBatches: z.number().int().min(1).max(10_000).default(100),
-  /** Hill's tail size as a fraction of the samples (at least 10 samples). */
-  tailFraction: z.number().positive().max(0.5).default(0.1),
+  samples: z
+    .number()
+    .int()
+    .min(20)
+    .max(10_000)
+    .default(1000)
+    .describe('Minibatch gradients sampled, each from its own reserved batch.'),
+  trueBatches: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(100)
+    .describe('Reserved batches whose mean gradient is the "true" gradient g.'),
+  tailFraction: z
+    .number()
+    .positive()
+    .max(0.5)
+    .default(0.1)
+    .describe("Hill's tail size as a fraction of the samples (at least 10 samples)."),
 });
 
 export type GradientNoiseConfig = z.output<typeof gradientNoiseConfig>;
@@ -285,6 +299,7 @@ export function gradientNoiseFigures(runs: Runs): FigureSpec[] {
 export const gradientNoisePlugin = definePlugin({
   kind: 'analysis',
   name: 'gradient-noise',
+  title: 'gradient-noise tail index α̂',
   description:
     'stochastic-gradient noise ‖g_B − g‖ at the current parameters: Hill tail index, quantile ratios and kurtosis against a Gaussian control (Ahn et al. 2023)',
   config: gradientNoiseConfig,

@@ -7,8 +7,7 @@ import { definePlugin, z, type AnalysisInstance, type AnalysisOutput } from '@td
 import { tf, valueAndGrad, type AnalysisTarget } from '@tdx/tensor';
 
 export const gradientNormConfig = z.object({
-  /** Also record each block's norm. */
-  perBlock: z.boolean().default(true),
+  perBlock: z.boolean().default(true).describe("Also record each block's norm."),
 });
 
 export function gradientNorm(
@@ -33,6 +32,7 @@ export function gradientNorm(
 export const gradientNormPlugin = definePlugin({
   kind: 'analysis',
   name: 'gradient-norm',
+  title: 'gradient norm ‖∇L‖',
   description: "the loss gradient's L2 norm over the trainable blocks, and per block",
   config: gradientNormConfig,
   create: (config): AnalysisInstance => ({

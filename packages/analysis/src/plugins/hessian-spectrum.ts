@@ -27,8 +27,10 @@ export const hessianSpectrumConfig = z
   .object({
     ...slqConfig,
     ...batchesConfig,
-    /** `full`: the whole Hessian; `blocks`: each block's H_bb; `both`. */
-    scope: z.enum(['full', 'blocks', 'both']).default('full'),
+    scope: z
+      .enum(['full', 'blocks', 'both'])
+      .default('full')
+      .describe("`full`: the whole Hessian; `blocks`: each block's H_bb; `both`."),
     ...blocksConfig,
   })
   .refine((c) => c.split !== 'heads' || c.heads !== undefined, {
@@ -135,6 +137,7 @@ export function spectrumFigures(
 export const hessianSpectrumPlugin = definePlugin({
   kind: 'analysis',
   name: 'hessian-spectrum',
+  title: 'Hessian spectrum',
   description:
     'spectral density of the Hessian (or of each block H_bb) by stochastic Lanczos quadrature',
   config: hessianSpectrumConfig,

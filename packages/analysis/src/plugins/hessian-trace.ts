@@ -37,6 +37,7 @@ export function hessianTrace(
 export const hessianTracePlugin = definePlugin({
   kind: 'analysis',
   name: 'hessian-trace',
+  title: 'Hessian trace',
   description:
     "the Hessian's trace by Hutchinson's estimator (Rademacher probes), with its standard error",
   config: hessianTraceConfig,

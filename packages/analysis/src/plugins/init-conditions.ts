@@ -53,26 +53,54 @@ export interface KernelMatrixModel {
 
 export const initConditionsConfig = z
   .object({
-    /**
-     * `training`: the training batch of the current step, which for full-batch data
-     * (token-regression) is the whole training set, the set GD fits; `analysis`: the analysis
-     * batch (a held-out set when the dataset has one).
-     */
-    batch: z.enum(['training', 'analysis']).default('training'),
-    /** The learning rate η of W_V-only GD whose rate to predict; absent: limits only. */
-    lr: z.number().positive().optional(),
-    /** Relative tolerance of the numerical rank; default max(N·n, d) · 2⁻²³. */
-    rankTolerance: z.number().positive().lt(1).optional(),
-    /** kernelWellConditioned holds when every κ(S_i) is at most this. */
-    kernelConditionLimit: z.number().gt(1).default(100),
-    /** sigmaMinLargeVsLoss holds when σ_min(B)² / L is at least this; absent: not checked. */
-    minSigmaSquaredOverLoss: z.number().positive().optional(),
-    /** sigmaMinLargeVsWeights holds when σ_min(B) / ‖W‖_F is at least this for every block. */
-    minSigmaOverWeightNorm: z.number().positive().optional(),
-    /** Steps at which to report the predicted W_V-only GD loss (needs lr). */
-    predictAt: z.array(z.number().int().nonnegative()).optional(),
-    /** The largest Gram matrix (min(N·n, d)) to decompose; Jacobi costs ~30·size³ flops. */
-    maxGramSize: z.number().int().positive().default(400),
+    batch: z
+      .enum(['training', 'analysis'])
+      .default('training')
+      .describe(
+        '`training`: the training batch of the current step, which for full-batch data (token-regression) is the whole training set, the set GD fits; `analysis`: the analysis batch (a held-out set when the dataset has one).',
+      ),
+    lr: z
+      .number()
+      .positive()
+      .optional()
+      .describe('The learning rate η of W_V-only GD whose rate to predict; absent: limits only.'),
+    rankTolerance: z
+      .number()
+      .positive()
+      .lt(1)
+      .optional()
+      .describe('Relative tolerance of the numerical rank; default max(N·n, d) · 2⁻²³.'),
+    kernelConditionLimit: z
+      .number()
+      .gt(1)
+      .default(100)
+      .describe('kernelWellConditioned holds when every κ(S_i) is at most this.'),
+    minSigmaSquaredOverLoss: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'sigmaMinLargeVsLoss holds when σ_min(B)² / L is at least this; absent: not checked.',
+      ),
+    minSigmaOverWeightNorm: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'sigmaMinLargeVsWeights holds when σ_min(B) / ‖W‖_F is at least this for every block.',
+      ),
+    predictAt: z
+      .array(z.number().int().nonnegative())
+      .optional()
+      .describe('Steps at which to report the predicted W_V-only GD loss (needs lr).'),
+    maxGramSize: z
+      .number()
+      .int()
+      .positive()
+      .default(400)
+      .describe(
+        'The largest Gram matrix (min(N·n, d)) to decompose; Jacobi costs ~30·size³ flops.',
+      ),
   })
   .refine((c) => c.predictAt === undefined || c.lr !== undefined, {
     message: 'predictAt needs lr (the learning rate of the prediction)',
@@ -479,6 +507,7 @@ function valueOnlyRate(
 export const initConditionsPlugin = definePlugin({
   kind: 'analysis',
   name: 'init-conditions',
+  title: 'initial conditions λ_min(BBᵀ)',
   description:
     "Song et al.'s initial conditions for one attention layer: rank, singular values and condition of B = [S_iX_i], κ(S_i), d ≥ N·n, and the linear rate of W_V-only gradient descent",
   config: initConditionsConfig,

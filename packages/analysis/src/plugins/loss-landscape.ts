@@ -63,6 +63,7 @@ export { landscapeFigures } from '../landscape/figures.js';
 export const lossLandscapePlugin = definePlugin({
   kind: 'analysis',
   name: 'loss-landscape',
+  title: 'loss landscape',
   description:
     'the loss on a line or plane through the parameters: filter-normalised random, Hessian-eigenvector or interpolation directions (Li et al. 2018)',
   config: lossLandscapeConfig,

@@ -44,22 +44,33 @@ import {
 } from '../statistics/wasserstein.js';
 
 export const meanFieldConfig = z.object({
-  /**
-   * λ of Q. Default: the optimizer's `weightDecay`, as it reports it (tdx's sgd, adam and
-   * gradient-flow do; not multiplied by lrScale): only then is the training the flow of this Q.
-   * Given here, it must equal the optimizer's; with neither, the analysis fails rather than
-   * silently measure the unregularised objective.
-   */
-  weightDecay: z.number().min(0).optional(),
-  /** Particles recorded per kind (attention, mlp), pooled over layers; all when fewer. */
-  maxParticles: z.number().int().positive().default(512),
-  /**
-   * Seed of the subsample (the same particles at every evaluation of a run, so distances over
-   * time follow the same units) and of the figures' projection directions.
-   */
-  seed: z.number().int().nonnegative().default(0),
-  /** Random directions K of the figures' sliced Wasserstein distances. */
-  directions: z.number().int().min(2).default(128),
+  weightDecay: z
+    .number()
+    .min(0)
+    .optional()
+    .describe(
+      "λ of Q. Default: the optimizer's `weightDecay`, as it reports it (tdx's sgd, adam and gradient-flow do; not multiplied by lrScale): only then is the training the flow of this Q. Given here, it must equal the optimizer's; with neither, the analysis fails rather than silently measure the unregularised objective.",
+    ),
+  maxParticles: z
+    .number()
+    .int()
+    .positive()
+    .default(512)
+    .describe('Particles recorded per kind (attention, mlp), pooled over layers; all when fewer.'),
+  seed: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe(
+      "Seed of the subsample (the same particles at every evaluation of a run, so distances over time follow the same units) and of the figures' projection directions.",
+    ),
+  directions: z
+    .number()
+    .int()
+    .min(2)
+    .default(128)
+    .describe("Random directions K of the figures' sliced Wasserstein distances."),
 });
 
 export type MeanFieldConfig = z.output<typeof meanFieldConfig>;
@@ -809,6 +820,7 @@ function medianError(points: ReadonlyArray<{ standardError: number }>): number |
 export const meanFieldPlugin = definePlugin({
   kind: 'analysis',
   name: 'mean-field',
+  title: 'mean-field objective Q',
   description:
     'mean-field Transformers (Gao et al. 2024): τ, R, Q = R + (λ/2)∫‖θ‖², ‖∇R‖, ‖∇Q‖, the Wasserstein stationarity gap, and particle samples; figures compare sizes',
   config: meanFieldConfig,

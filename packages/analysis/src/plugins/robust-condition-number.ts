@@ -17,12 +17,24 @@ import { hessianOperator } from '../curvature/operators.js';
 export const RECORDED_DIAGONAL_LIMIT = 2000;
 
 export const robustConditionNumberConfig = z.object({
-  /** `exact` (e_iᵀ H e_i), `hutchinson` (E[z ⊙ Hz]), or `auto`: exact up to `exactLimit`. */
-  method: z.enum(['auto', 'exact', 'hutchinson']).default('auto'),
-  /** Largest number of parameters whose diagonal is computed exactly (one HVP each). */
-  exactLimit: z.number().int().positive().default(EXACT_DIAGONAL_LIMIT),
-  /** Rademacher probes of the Hutchinson estimate. */
-  probes: z.number().int().positive().default(100),
+  method: z
+    .enum(['auto', 'exact', 'hutchinson'])
+    .default('auto')
+    .describe(
+      '`exact` (e_iᵀ H e_i), `hutchinson` (E[z ⊙ Hz]), or `auto`: exact up to `exactLimit`.',
+    ),
+  exactLimit: z
+    .number()
+    .int()
+    .positive()
+    .default(EXACT_DIAGONAL_LIMIT)
+    .describe('Largest number of parameters whose diagonal is computed exactly (one HVP each).'),
+  probes: z
+    .number()
+    .int()
+    .positive()
+    .default(100)
+    .describe('Rademacher probes of the Hutchinson estimate.'),
   ...batchesConfig,
 });
 
@@ -93,6 +105,7 @@ export function robustConditionNumber(
 export const robustConditionNumberPlugin = definePlugin({
   kind: 'analysis',
   name: 'robust-condition-number',
+  title: 'robust condition number R_med',
   description:
     'R_med = max_i |H_ii| / median_i |H_ii| of the Hessian diagonal (Jiang et al. 2022; Ahn et al. 2023), exact or by Hutchinson',
   config: robustConditionNumberConfig,

@@ -7,10 +7,16 @@ import { topEigenvalues } from '../spectral/top-eigenvalues.js';
 
 export const topHessianEigenvaluesConfig = z.object({
   k: z.number().int().positive().default(5),
-  /** Lanczos steps (default max(2k + 20, 40), at most the dimension). */
-  steps: z.number().int().positive().optional(),
-  /** `largest`: algebraically largest; `magnitude`: largest in absolute value. */
-  which: z.enum(['largest', 'magnitude']).default('largest'),
+  steps: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Lanczos steps (default max(2k + 20, 40), at most the dimension).'),
+  which: z
+    .enum(['largest', 'magnitude'])
+    .default('largest')
+    .describe('`largest`: algebraically largest; `magnitude`: largest in absolute value.'),
   ...batchesConfig,
 });
 
@@ -39,6 +45,7 @@ export function topHessianEigenvalues(
 export const topHessianEigenvaluesPlugin = definePlugin({
   kind: 'analysis',
   name: 'top-hessian-eigenvalues',
+  title: 'largest Hessian eigenvalue (Lanczos)',
   description: 'the k largest Hessian eigenvalues (Lanczos with full reorthogonalisation)',
   config: topHessianEigenvaluesConfig,
   create: (config): AnalysisInstance => ({

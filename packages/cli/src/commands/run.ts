@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { overriddenSource, readSpecFile, runExperiment, TdxError, type Registry } from '@tdx/core';
+import { runExperiment, TdxError, type Registry } from '@tdx/core';
 
 import { EXIT, type CliIo } from '../io.js';
-import { applyOverridesTraced } from '../overrides.js';
+import { readSpecWithOverrides } from '../overrides.js';
 import { progressPrinter } from '../progress.js';
 
 export interface RunOptions {
@@ -41,9 +41,7 @@ export async function runCommand(
   registry: Registry,
   io: CliIo,
 ): Promise<number> {
-  const file = readSpecFile(specFile);
-  const { spec: raw, overrides } = applyOverridesTraced(file.raw, options.set ?? []);
-  const source = overrides.length > 0 ? overriddenSource(file, overrides) : file;
+  const { raw, source } = readSpecWithOverrides(specFile, options.set ?? []);
   const workers = positiveInteger(options.workers, '--workers', availableParallelism());
   const analysisWorkers =
     options.analysisWorkers === undefined

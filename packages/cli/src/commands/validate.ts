@@ -1,6 +1,5 @@
 import {
   flattenRef,
-  readSpecFile,
   resolveExperiment,
   specToJson,
   TdxError,
@@ -9,16 +8,20 @@ import {
 } from '@tdx/core';
 import { dirname } from 'node:path';
 import { EXIT, type CliIo } from '../io.js';
+import { readSpecWithOverrides } from '../overrides.js';
 
-/** `tdx validate <spec>`: checks everything a run would check, runs nothing, prints the resolved spec. */
+/**
+ * `tdx validate <spec> [--set path=value ...]`: checks everything a run would check, with the
+ * overrides `tdx run` takes, runs nothing, prints the resolved spec.
+ */
 export async function validateCommand(
   specFile: string,
   registry: Registry,
   io: CliIo,
-  options: { forceSize?: boolean } = {},
+  options: { forceSize?: boolean; set?: string[] } = {},
 ): Promise<number> {
-  const source = readSpecFile(specFile);
-  const { spec, runs, notices } = await resolveExperiment(source.raw, {
+  const { raw, source } = readSpecWithOverrides(specFile, options.set ?? []);
+  const { spec, runs, notices } = await resolveExperiment(raw, {
     registry: registry.child(),
     source,
     baseDir: dirname(source.path),

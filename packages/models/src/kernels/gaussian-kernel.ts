@@ -19,8 +19,12 @@ import {
 
 export const gaussianKernelConfig = z.object({
   ...kernelScaleField,
-  /** Divide each row by its sum (weights sum to 1, like softmax). The paper's kernel does not. */
-  normalize: z.boolean().default(false),
+  normalize: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Divide each row by its sum (weights sum to 1, like softmax). The paper's kernel does not.",
+    ),
 });
 
 export function gaussianKernel(config: z.output<typeof gaussianKernelConfig>): AttentionKernel {

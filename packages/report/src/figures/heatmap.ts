@@ -4,6 +4,41 @@ import type { VegaLiteSpec } from '../vega.js';
 import { extent, uniqueNames } from './common.js';
 
 const CELL = 28;
+
+/** Viridis at 0, 0.1, ..., 1 (matplotlib's, which Vega's scheme follows). */
+const VIRIDIS = [
+  '#440154',
+  '#482475',
+  '#414487',
+  '#355f8d',
+  '#2a788e',
+  '#21918c',
+  '#22a884',
+  '#44bf70',
+  '#7ad151',
+  '#bddf26',
+  '#fde725',
+];
+
+/** Viridis at t in [0, 1], as linear RGB components in [0, 1] between the stops. */
+export function viridis(t: number): [number, number, number] {
+  const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(u));
+  const rgb = (hex: string) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16) / 255);
+  const [a, b] = [rgb(VIRIDIS[i]!), rgb(VIRIDIS[i + 1]!)];
+  return a.map((v, k) => v + (u - i) * (b[k]! - v)) as [number, number, number];
+}
+
+/** WCAG relative luminance of an sRGB colour with components in [0, 1]. */
+export function relativeLuminance([r, g, b]: readonly number[]): number {
+  const lin = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+  return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
+}
+
+/** Black or white, whichever contrasts more with a cell of this luminance (WCAG ratio). */
+export function inkOn(luminance: number): 'black' | 'white' {
+  return (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) ? 'black' : 'white';
+}
 /** Up to this many rows and columns, each cell shows its value. */
 const LABELLED_CELLS = 14;
 
@@ -12,12 +47,20 @@ export function heatmapSpec(figure: HeatmapFigure): VegaLiteSpec {
   const rows = uniqueNames(figure.rows);
   const columns = uniqueNames(figure.columns);
   // Null (or non-finite) cells are left out, so they stay blank.
-  const cells = rows.flatMap((row, i) =>
+  const finite = rows.flatMap((row, i) =>
     columns.flatMap((column, j) => {
       const value = figure.values[i]?.[j];
       return typeof value === 'number' && Number.isFinite(value) ? [{ row, column, value }] : [];
     }),
   );
+  // The colour scale spans the values exactly, so each cell's colour is known here, and its
+  // label is written in black or white by that colour's luminance.
+  const range = extent(finite.map((c) => c.value));
+  const span = range && range[1] > range[0] ? range[1] - range[0] : 0;
+  const cells = finite.map((c) => ({
+    ...c,
+    ink: inkOn(relativeLuminance(viridis(span > 0 ? (c.value - range![0]) / span : 0.5))),
+  }));
   const x = {
     field: 'column',
     type: 'ordinal' as const,
@@ -34,9 +77,6 @@ export function heatmapSpec(figure: HeatmapFigure): VegaLiteSpec {
     title: null,
   };
   const small = rows.length <= LABELLED_CELLS && columns.length <= LABELLED_CELLS;
-  // Light text on the dark end of viridis (low values), dark text on the light end.
-  const range = extent(cells.map((c) => c.value));
-  const middle = range ? (range[0] + range[1]) / 2 : 0;
   return {
     title: figure.title,
     width: Math.max(160, CELL * columns.length),
@@ -52,7 +92,10 @@ export function heatmapSpec(figure: HeatmapFigure): VegaLiteSpec {
             field: 'value',
             type: 'quantitative' as const,
             title: figure.colorLabel,
-            scale: { scheme: 'viridis' },
+            scale: {
+              scheme: 'viridis',
+              ...(span > 0 ? { domain: range, nice: false, zero: false } : {}),
+            },
           },
         },
       },
@@ -64,9 +107,12 @@ export function heatmapSpec(figure: HeatmapFigure): VegaLiteSpec {
                 x,
                 y,
                 text: { field: 'value', type: 'quantitative' as const, format: '.2~g' },
+                // The ink by name (Vega-Lite's `scale: null` fails in a layer with a legend).
                 color: {
-                  condition: { test: `datum.value < ${middle}`, value: 'white' },
-                  value: 'black',
+                  field: 'ink',
+                  type: 'nominal' as const,
+                  scale: { domain: ['black', 'white'], range: ['black', 'white'] },
+                  legend: null,
                 },
               },
             },

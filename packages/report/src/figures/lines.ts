@@ -9,6 +9,13 @@ import { thinBand, thinPoints } from './thin.js';
 
 const byX = (a: { x: number }, b: { x: number }) => a.x - b.x;
 
+/**
+ * Series of at most this many points get a marker at each point: an analysis run at a few
+ * steps shows where it was measured, not only segments between them. Denser curves (a loss
+ * logged every few steps) stay plain lines.
+ */
+export const MARKED_POINTS = 30;
+
 /** Densities are drawn on a log scale unless the figure says otherwise (see DensityFigure). */
 function yAxisOf(figure: LinesFigure | DensityFigure): Axis {
   return figure.kind === 'density' && figure.y.log === undefined
@@ -33,9 +40,11 @@ export function linesSpec(figure: LinesFigure | DensityFigure): VegaLiteSpec {
     ),
   }));
   const lines = visible.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y })));
-  // A line through one point draws nothing: such series get a dot.
+  // Sparse series get a marker per point (a line through one point would draw nothing).
   const dots = visible.flatMap((s) =>
-    s.points.length === 1 ? [{ series: s.name, x: s.points[0]!.x, y: s.points[0]!.y }] : [],
+    s.points.length <= MARKED_POINTS
+      ? s.points.map((p) => ({ series: s.name, x: p.x, y: p.y }))
+      : [],
   );
   const bands = visible.flatMap((s) =>
     s.band.map((b) => ({ series: s.name, x: b.x, lo: b.lo, hi: b.hi })),

@@ -121,6 +121,64 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 
 const label = (v: number) => String(Number(v.toPrecision(3)));
 
+const TICK_FONT = 10;
+const TITLE_FONT = 12;
+/** Width of a Helvetica character, as a fraction of the font size (digits are 0.556). */
+const CHAR_WIDTH = 0.6;
+
+interface Box {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
+/** A centred text's box in screen units, `unitsPerPx` units a pixel, with `pad` pixels around. */
+function textBox(
+  [x, y]: [number, number],
+  text: string,
+  fontSize: number,
+  unitsPerPx: number,
+  pad = 3,
+): Box {
+  const w = (text.length * CHAR_WIDTH * fontSize + 2 * pad) * unitsPerPx;
+  const h = (fontSize + 2 * pad) * unitsPerPx;
+  return { x0: x - w / 2, x1: x + w / 2, y0: y - h / 2, y1: y + h / 2 };
+}
+
+const overlaps = (a: Box, b: Box) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+
+/**
+ * Where an axis title goes: off the middle of its floor edge (from `a` to `b` on screen), away
+ * from the floor's centre `c`, past that axis's own tick labels (`own`) and clear of every
+ * label's box.
+ */
+function titlePosition(
+  a: [number, number],
+  b: [number, number],
+  c: [number, number],
+  text: string,
+  own: ReadonlyArray<{ at: [number, number]; box: Box }>,
+  labels: ReadonlyArray<{ at: [number, number]; box: Box }>,
+  unitsPerPx: number,
+): [number, number] {
+  const mid: [number, number] = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+  const length = Math.hypot(b[0] - a[0], b[1] - a[1]) || 1;
+  let n: [number, number] = [-(b[1] - a[1]) / length, (b[0] - a[0]) / length];
+  if (n[0] * (mid[0] - c[0]) + n[1] * (mid[1] - c[1]) < 0) n = [-n[0], -n[1]];
+  const along = (p: [number, number]) => (p[0] - mid[0]) * n[0] + (p[1] - mid[1]) * n[1];
+  // Start past the farthest of the labels next to this edge (those on the outer side of it).
+  const beyond = Math.max(0, ...own.map((l) => along(l.at)));
+  const step = 2 * unitsPerPx;
+  let position = mid;
+  for (let t = beyond; t < beyond + 400 * unitsPerPx; t += step) {
+    position = [mid[0] + n[0] * t, mid[1] + n[1] * t];
+    const box = textBox(position, text, TITLE_FONT, unitsPerPx);
+    if (!labels.some((l) => overlaps(box, l.box))) break;
+  }
+  return position;
+}
+
 type LineFeature = {
   type: 'Feature';
   properties: Record<string, unknown>;
@@ -168,28 +226,75 @@ export function surfaceSpec(figure: SurfaceFigure): VegaLiteSpec {
 
   // Tick labels just outside the floor's near edges; the z ticks left of the z axis.
   const out = 1.18;
-  const texts: Array<{ lon: number; lat: number; text: string; anchor: 'center' | 'right' }> = [];
-  for (const v of xRange ? niceTicks(xRange[0], xRange[1], 4) : []) {
+  type Label = { lon: number; lat: number; text: string; anchor: 'center' | 'right' };
+  const xLabels: Label[] = (xRange ? niceTicks(xRange[0], xRange[1], 4) : []).map((v) => {
     const [lon, lat] = at(ux(v), nearY * out, floor);
-    texts.push({ lon, lat, text: label(v), anchor: 'center' });
-  }
-  for (const v of yRange ? niceTicks(yRange[0], yRange[1], 4) : []) {
+    return { lon, lat, text: label(v), anchor: 'center' };
+  });
+  const yLabels: Label[] = (yRange ? niceTicks(yRange[0], yRange[1], 4) : []).map((v) => {
     const [lon, lat] = at(nearX * out, uy(v), floor);
-    texts.push({ lon, lat, text: label(v), anchor: 'center' });
-  }
+    return { lon, lat, text: label(v), anchor: 'center' };
+  });
   const zTicks = zRange
     ? figure.logZ && zRange[1] - zRange[0] >= 1
       ? niceTicks(Math.ceil(zRange[0]), Math.floor(zRange[1]), 4).filter(Number.isInteger)
       : niceTicks(zRange[0], zRange[1], 4)
     : [];
-  for (const v of zTicks) {
+  const zLabels: Label[] = zTicks.map((v) => {
     const [lon, lat] = at(zx, zy, HEIGHT_RATIO * uz(v));
-    texts.push({ lon: lon - 0.06, lat, text: label(figure.logZ ? 10 ** v : v), anchor: 'right' });
-  }
+    return { lon: lon - 0.06, lat, text: label(figure.logZ ? 10 ** v : v), anchor: 'right' };
+  });
+  const texts = [...xLabels, ...yLabels, ...zLabels];
+
+  // The x and y titles clear every tick label. Vega-Lite fits the drawing into the plot, so a
+  // pixel is about the drawing's extent over the plot's size (measured again with the titles).
+  const zTitle = { at: at(zx, zy, top + 0.25), text: figure.zLabel };
+  const drawn: Array<[number, number]> = [
+    ...frame.flatMap((f) => f.geometry.coordinates),
+    ...quads.flatMap((q) => q.geometry.coordinates[0]!),
+    ...texts.map((t): [number, number] => [t.lon, t.lat]),
+    zTitle.at,
+  ];
+  const centre = at(0, 0, floor);
+  const place = (extra: Array<[number, number]>): Array<[number, number]> => {
+    const all = [...drawn, ...extra];
+    const xs = extent(all.map((p) => p[0]));
+    const ys = extent(all.map((p) => p[1]));
+    const unitsPerPx =
+      xs && ys ? Math.max((xs[1] - xs[0]) / WIDTH, (ys[1] - ys[0]) / HEIGHT) : 1 / WIDTH;
+    const boxed = (l: Label) => {
+      // A right-aligned label's centre is half its width left of its anchor.
+      const half = (l.text.length * CHAR_WIDTH * TICK_FONT * unitsPerPx) / 2;
+      const at: [number, number] = [l.anchor === 'right' ? l.lon - half : l.lon, l.lat];
+      return { at, box: textBox(at, l.text, TICK_FONT, unitsPerPx) };
+    };
+    const every = texts.map(boxed);
+    return [
+      titlePosition(
+        at(-1, nearY, floor),
+        at(1, nearY, floor),
+        centre,
+        figure.x.label,
+        xLabels.map(boxed),
+        every,
+        unitsPerPx,
+      ),
+      titlePosition(
+        at(nearX, -1, floor),
+        at(nearX, 1, floor),
+        centre,
+        figure.y.label,
+        yLabels.map(boxed),
+        every,
+        unitsPerPx,
+      ),
+    ];
+  };
+  const [xTitle, yTitle] = place(place([]));
   const titles = [
-    { at: at(0, nearY * 1.5, floor), text: figure.x.label },
-    { at: at(nearX * 1.5, 0, floor), text: figure.y.label },
-    { at: at(zx, zy, top + 0.25), text: figure.zLabel },
+    { at: xTitle!, text: figure.x.label },
+    { at: yTitle!, text: figure.y.label },
+    zTitle,
   ].map((t) => ({ lon: t.at[0], lat: t.at[1], text: t.text }));
 
   const position = {

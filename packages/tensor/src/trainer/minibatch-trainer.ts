@@ -317,11 +317,13 @@ export const minibatchTrainer = definePlugin({
     "one update per training batch: the batch loss's gradient through the optimizer, added to the trainable blocks",
   config: z.object({
     leakCheck: z.enum(['error', 'warn', 'off']).default('error'),
-    /**
-     * Train only these blocks: roles (`[value]`, `[query, key, value]`) or selectors
-     * (`{ role, layer, name }`); the rest stay at their initial values. Default: every block.
-     */
-    trainable: z.array(paramSelectorSchema).min(1).optional(),
+    trainable: z
+      .array(paramSelectorSchema)
+      .min(1)
+      .optional()
+      .describe(
+        'Train only these blocks: roles (`[value]`, `[query, key, value]`) or selectors (`{ role, layer, name }`); the rest stay at their initial values. Default: every block.',
+      ),
   }),
   create: (config): TrainerInstance => ({ start: (parts) => startMinibatchSession(parts, config) }),
 });
