@@ -17,6 +17,10 @@
  * which are pure functions over ENGINE.runKernel and hold no state. A stateful module (engine,
  * environment, tensor, kernel registry, globals) is never copied: the script fails instead.
  *
+ * The file is generated, never committed: the repository's `postinstall` (npm ci, npm install)
+ * writes it from the installed tfjs-core, and the published @tdx/tensor ships it compiled in
+ * dist/ (with tfjs-core's Apache-2.0 notice), as a bundler would.
+ *
  *   node packages/tensor/scripts/bundle-tfjs-gradients.mjs          writes the file
  *   node packages/tensor/scripts/bundle-tfjs-gradients.mjs --check  exits 1 if it is stale
  */
