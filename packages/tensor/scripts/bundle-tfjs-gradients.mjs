@@ -24,7 +24,7 @@
  *   node packages/tensor/scripts/bundle-tfjs-gradients.mjs          writes the file
  *   node packages/tensor/scripts/bundle-tfjs-gradients.mjs --check  exits 1 if it is stale
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -219,6 +219,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     }
     console.log(`${relative(process.cwd(), output)} is up to date`);
   } else {
+    // The folder is gitignored with the file, so a fresh clone does not have it.
+    mkdirSync(dirname(output), { recursive: true });
     writeFileSync(output, code);
     console.log(
       `wrote ${relative(process.cwd(), output)} (${(code.length / 1024).toFixed(0)} KiB); copied: ${copied.join(', ')}`,
