@@ -1,6 +1,7 @@
 import type { Registry } from '@tdx/core';
 import { iclLinearRegression } from './icl-linear-regression.js';
 import { markovText } from './markov-text.js';
+import { maskedTokens } from './masked-tokens.js';
 import { mnist } from './mnist.js';
 import { quadratic } from './quadratic.js';
 import { spamAssassin } from './spam-assassin.js';
@@ -15,5 +16,6 @@ export function register(registry: Registry): Registry {
     mnist,
     spamAssassin,
     tokenRegression,
+    maskedTokens,
   );
 }
