@@ -180,7 +180,7 @@ export async function resolveExperiment(
         problems.push(...zodProblems(schedule.error, a, analysisScheduleSchema, path));
         return undefined;
       }
-      const { every, at } = schedule.data;
+      const { every, at, where } = schedule.data;
       const steps = spec.train.steps;
       for (const [j, t] of (at ?? []).entries()) {
         if (steps !== undefined && t > steps)
@@ -196,6 +196,7 @@ export async function resolveExperiment(
         ...resolved,
         ...(every === undefined ? {} : { every }),
         ...(at === undefined ? {} : { at }),
+        ...(where === undefined ? {} : { where }),
       };
     },
   );
