@@ -11,6 +11,7 @@ import {
   parameterCount,
   register,
   resnetConfig,
+  SUM_OF_PRODUCTS_ROWS,
 } from '../src/index.js';
 import { expectExactHvp, imageInfo, images } from './support/checks.js';
 
@@ -76,6 +77,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     });
 
+    it('convolutions as sums of products (large feature maps) have exact Hessian-vector products', async () => {
+      await useBackend(backend);
+      const config = resnetConfig.parse({ width: 2, blocks: [1, 1], activation: 'gelu' });
+      const model = buildResnet(config, imageInfo(46, 2), 6);
+      const batch = images(7, 2, 46, 2);
+      expect(2 * 46 * 46).toBeGreaterThanOrEqual(SUM_OF_PRODUCTS_ROWS);
+      // Long float32 sums: the difference quotient's rounding error grows as the step shrinks
+      // (wasm, gelu: 1.3e-2 at 3e-3, 4.9e-3 at 1e-2, 9.6e-4 at 3e-2), so a larger step.
+      await expectExactHvp(model, batch, { step: 3e-2 });
+      model.dispose();
+      tf.dispose([batch.inputs, batch.targets]);
+    });
+
     it('strided convolutions and the stem pool have exact Hessian-vector products', async () => {
       await useBackend(backend);
       const config = resnetConfig.parse({
@@ -105,6 +119,9 @@ describe('resnet', () => {
       [7, 7, 1, 2, 0],
       [9, 8, 7, 2, 3],
       [5, 5, 3, 1, 1],
+      // From SUM_OF_PRODUCTS_ROWS output positions on, a sum of k² products (stride 1 and 2).
+      [48, 48, 3, 1, 1],
+      [96, 95, 3, 2, 1],
     ] as const) {
       const [B, C, O] = [2, 3, 2];
       const x = Array.from(rng.normalArray(B * H * W * C));
@@ -124,7 +141,8 @@ describe('resnet', () => {
         expected[0]!.length,
         expected[0]![0]!.length,
       ]);
-      expected.flat(3).forEach((e, i) => expect(out.flat(3)[i]).toBeCloseTo(e, 4));
+      const got = out.flat(3);
+      expected.flat(3).forEach((e, i) => expect(got[i]).toBeCloseTo(e, 4));
     }
     // At stride 1 it is cnn's convolution.
     const same = tf.tidy(() => {
