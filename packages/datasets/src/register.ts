@@ -1,5 +1,6 @@
 import type { Registry } from '@tdx/core';
 import { iclLinearRegression } from './icl-linear-regression.js';
+import { mailTextDataset } from './mail-text.js';
 import { markovText } from './markov-text.js';
 import { maskedTokens } from './masked-tokens.js';
 import { mnist } from './mnist.js';
@@ -17,5 +18,6 @@ export function register(registry: Registry): Registry {
     spamAssassin,
     tokenRegression,
     maskedTokens,
+    mailTextDataset,
   );
 }
