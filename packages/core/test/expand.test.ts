@@ -214,4 +214,51 @@ describe('models with their own dataset', () => {
     });
     expect(typo[0]!.path).toBe('analyses[0].where.optimiser');
   });
+
+  it('lets analyses share a label when their where: clauses never select the same run', async () => {
+    const models = [
+      { name: 'toy-quadratic', label: 'flat', curvature: 0.5 },
+      { name: 'toy-quadratic', label: 'steep', curvature: 4 },
+    ];
+    const { runs } = await resolveExperiment(
+      {
+        ...base,
+        model: undefined,
+        models,
+        analyses: [
+          { name: 'toy-curvature', label: 'c', scale: 1, where: { model: 'flat' } },
+          { name: 'toy-curvature', label: 'c', scale: 2, where: { model: 'steep' } },
+        ],
+      },
+      { registry: registry() },
+    );
+    expect(runs.map((r) => r.spec.analyses.map((a) => [a.label, a.config.scale]))).toEqual([
+      [['c', 1]],
+      [['c', 2]],
+    ]);
+    const overlapping = await problems({
+      ...base,
+      model: undefined,
+      models,
+      analyses: [
+        { name: 'toy-curvature', label: 'c', where: { model: 'flat' } },
+        { name: 'toy-curvature', label: 'c', where: { seed: 0 } },
+      ],
+    });
+    expect(overlapping).toMatchObject([
+      {
+        path: 'analyses',
+        message:
+          'two analyses labelled "c" select the same run (model flat, optimizer toy-gd, seed 0)',
+      },
+    ]);
+    const without = await problems({
+      ...base,
+      analyses: [
+        { name: 'toy-curvature', label: 'c' },
+        { name: 'toy-curvature', label: 'c', where: { seed: 0 } },
+      ],
+    });
+    expect(without[0]!.path).toBe('analyses[1].label');
+  });
 });

@@ -337,6 +337,14 @@ export function expandRuns(
             ...(tuned.length > 0 ? { tune } : {}),
           };
           const seeded: RunSpec = { ...run, seed, analyses: analysesOf(run.analyses, who) };
+          const labels = seeded.analyses.map((a) => a.label);
+          const shared = labels.find((l, i) => labels.indexOf(l) !== i);
+          if (shared !== undefined)
+            report({
+              path: 'analyses',
+              message: `two analyses labelled "${shared}" select the same run (model ${model.label}, optimizer ${optimizer.label}, seed ${seed})`,
+              hint: 'analyses that share a label must have where: clauses that never select the same run',
+            });
           const parts = [
             ...(spec.models.length > 1 ? [model.label] : []),
             optimizer.label,
