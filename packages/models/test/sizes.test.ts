@@ -97,6 +97,25 @@ describe('size presets', () => {
   });
 
   it('documents every preset’s count (README table) on the data it was sized for', () => {
+    // small on the data of recipes/sgd-adam-gap.yaml: 98 characters (99 ids with the mask),
+    // 32 tokens; 28×28 digits for vit, 14×14 for the others.
+    expect({
+      gpt: parameterCount('gpt', {}, lmInfo(32, 98)),
+      bert: parameterCount('bert', {}, mlmInfo(32, 99)),
+      vit: parameterCount('vit', {}, imageInfo(28, 10)),
+      mlp: parameterCount('mlp', {}, imageInfo(14, 10)),
+      resnet: parameterCount('resnet', {}, imageInfo(14, 10)),
+      vgg: parameterCount('vgg', {}, imageInfo(14, 10)),
+      mlpPaper: parameterCount('mlp', { size: 'paper' }, imageInfo(32, 10, 3)),
+    }).toEqual({
+      gpt: 114_786,
+      bert: 112_867,
+      vit: 105_098,
+      mlp: 17_418,
+      resnet: 19_810,
+      vgg: 20_802,
+      mlpPaper: 6_305_802,
+    });
     // nano on nanoGPT's character data (65 characters, context 256; +1 mask id for bert) and
     // CIFAR-10 shapes; small on the study's data (recipes/sgd-adam-gap.yaml).
     const cifar = imageInfo(32, 10, 3);
