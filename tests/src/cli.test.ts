@@ -165,6 +165,25 @@ describe('a bad spec', () => {
 });
 
 describe('tdx validate, list, describe', () => {
+  it('validate expands the SGD–Adam gap recipe: JS⁰ only where its where: picks', () => {
+    const result = tdx(['validate', 'recipes/sgd-adam-gap.yaml']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/is valid: 180 run\(s\) of 200 steps/);
+    const spec = JSON.parse(result.stdout);
+    expect(spec.models.map((m: { name: string; size: string }) => [m.name, m.size])).toEqual([
+      ['gpt', 'small'],
+      ['bert', 'small'],
+      ['vit', 'small'],
+      ['mlp', 'small'],
+      ['vgg', 'small'],
+      ['resnet', 'small'],
+    ]);
+    expect(spec.analyses.map((a: { where: unknown }) => a.where)).toEqual([
+      { model: ['gpt', 'bert'], optimizer: 'sgd', tune: { lr: 0.01 } },
+      { model: ['vit', 'mlp', 'vgg', 'resnet'], optimizer: 'sgd', tune: { lr: 0.01 } },
+    ]);
+  });
+
   it('validate prints the quickstart resolved, with every default', () => {
     const result = tdx(['validate', 'recipes/quickstart.yaml']);
     expect(result.code).toBe(0);

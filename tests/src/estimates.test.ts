@@ -84,6 +84,26 @@ const cases: Array<{
     model: { name: 'cnn', channels: [3, 4], kernel: 3, pool: 2 },
   },
   {
+    title: 'gpt (size small) on mail-text',
+    dataset: { name: 'mail-text', length: 12 },
+    model: { name: 'gpt', size: 'small' },
+  },
+  {
+    title: 'resnet (batch norm, projections)',
+    dataset: { name: 'mnist', downsample: 2 },
+    model: { name: 'resnet', width: 4, blocks: [1, 2] },
+  },
+  {
+    title: 'resnet (no norm)',
+    dataset: { name: 'mnist', downsample: 4 },
+    model: { name: 'resnet', width: 2, blocks: [1], norm: 'none' },
+  },
+  {
+    title: 'vgg',
+    dataset: { name: 'mnist', downsample: 2 },
+    model: { name: 'vgg', stages: [[3], [4, 4]], hidden: [6] },
+  },
+  {
     title: 'quadratic-form',
     dataset: { name: 'quadratic', blocks: 3, blockSize: 4 },
     model: { name: 'quadratic-form' },

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type AnalysisInstance } from '@tdx/core';
-import { Rng, useBackend, type AnalysisTarget, exactnessBackends } from '@tdx/tensor';
+import { Rng, tf, useBackend, type AnalysisTarget, exactnessBackends } from '@tdx/tensor';
 import { register } from '../src/index.js';
 import { smallNetwork } from './small-network.js';
 
@@ -64,3 +64,32 @@ for (const backend of exactnessBackends()) {
     });
   });
 }
+
+describe('examples: the first N examples of the analysis batch', () => {
+  it('gives the analysis of a batch cut to N examples, and frees what it cut', async () => {
+    await useBackend('wasm');
+    const net = smallNetwork(2);
+    const first = {
+      inputs: tf.slice(net.evalBatch.inputs, 0, 6),
+      targets: tf.slice(net.evalBatch.targets, 0, 6),
+    };
+    const analysis = (config: Record<string, unknown>) =>
+      register(createRegistry()).create<AnalysisInstance>('analysis', {
+        name: 'block-heterogeneity',
+        probes: 2,
+        steps: 6,
+        exclude: [],
+        ...config,
+      });
+    const ctx = { step: 0, seed: 3 };
+    const before = tf.memory().numTensors;
+    const cut = await analysis({ examples: 6 }).run(net.target, ctx);
+    expect(tf.memory().numTensors).toBe(before);
+    const reference = await analysis({}).run({ ...net.target, analysisBatch: () => first }, ctx);
+    expect(cut).toEqual(reference);
+    const whole = await analysis({}).run(net.target, ctx);
+    expect(whole.value).not.toBe(cut.value);
+    tf.dispose([first.inputs, first.targets]);
+    net.dispose();
+  });
+});

@@ -119,8 +119,23 @@ export interface ReportContext {
   registry: Registry;
 }
 
+/**
+ * A part of the experiment's report that a reporter contributes (a comparison across runs,
+ * say): the `html` reporter shows the sections of the other reporters of the spec.
+ */
+export interface ReportSection {
+  title: string;
+  /** Paragraphs of plain text. */
+  paragraphs?: string[];
+  /** A table: a header row and rows of cells (numbers are formatted by the page). */
+  table?: { columns: string[]; rows: Array<Array<string | number | null>> };
+  figures?: FigureSpec[];
+}
+
 /** Instance of a `reporter` plugin: writes files into the experiment folder from its data. */
 export interface ReporterInstance {
   /** Returns the paths of the files written. */
   report(data: ExperimentData, ctx: ReportContext): Promise<string[]> | string[];
+  /** Optional: what this reporter adds to the report page; undefined when it has nothing. */
+  section?(data: ExperimentData, ctx: ReportContext): ReportSection | undefined;
 }

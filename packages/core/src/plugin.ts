@@ -21,8 +21,8 @@ export type PluginKind = (typeof PLUGIN_KINDS)[number];
 
 /**
  * Keys a plugin reference in a spec uses for itself, so no plugin config may define them:
- * `name` picks the plugin, `label` names the instance (run ids, metric keys), and an
- * analysis's `every`/`at` schedule it.
+ * `name` picks the plugin, `label` names the instance (run ids, metric keys), an analysis's
+ * `every`/`at` schedule it and its `where` picks the runs it runs in.
  */
 export const RESERVED_CONFIG_KEYS: Readonly<Record<PluginKind, readonly string[]>> = {
   backend: ['name', 'label'],
@@ -31,7 +31,7 @@ export const RESERVED_CONFIG_KEYS: Readonly<Record<PluginKind, readonly string[]
   model: ['name', 'label'],
   'attention-kernel': ['name', 'label'],
   optimizer: ['name', 'label'],
-  analysis: ['name', 'label', 'every', 'at'],
+  analysis: ['name', 'label', 'every', 'at', 'where'],
   reporter: ['name', 'label'],
 };
 

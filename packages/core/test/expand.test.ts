@@ -162,4 +162,103 @@ describe('models with their own dataset', () => {
     });
     expect(bad!.path).toBe('model.dataset.noize');
   });
+
+  it('runs an analysis only in the runs its `where` selects, and says when it selects none', async () => {
+    const { spec, runs } = await resolveExperiment(
+      {
+        ...base,
+        optimizer: undefined,
+        optimizers: [
+          { name: 'toy-gd', label: 'slow', lr: 0.01 },
+          { name: 'toy-gd', label: 'fast', lr: 0.5 },
+        ],
+        tune: { grid: { slow: { lr: [0.01, 0.1] }, fast: { lr: [0.5, 1] } } },
+        seeds: [0, 1],
+        analyses: [
+          {
+            name: 'toy-curvature',
+            label: 'once',
+            at: [0],
+            where: { optimizer: 'slow', tune: { lr: 0.01 } },
+          },
+          { name: 'toy-curvature', label: 'seed1', where: { seed: [1] } },
+          { name: 'toy-curvature', label: 'all' },
+        ],
+      },
+      { registry: registry() },
+    );
+    expect(runs).toHaveLength(8);
+    const labels = (r: (typeof runs)[number]) => r.spec.analyses.map((a) => a.label);
+    const by = (label: string) => runs.find((r) => r.label === label)!;
+    expect(labels(by('slow_lr=0.01_seed=0'))).toEqual(['once', 'all']);
+    expect(labels(by('slow_lr=0.01_seed=1'))).toEqual(['once', 'seed1', 'all']);
+    expect(labels(by('slow_lr=0.1_seed=0'))).toEqual(['all']);
+    expect(labels(by('fast_lr=1_seed=1'))).toEqual(['seed1', 'all']);
+    // Applied: a run's own spec has no `where` and resolves to the same run again.
+    const one = by('slow_lr=0.01_seed=1');
+    expect(one.spec.analyses.every((a) => a.where === undefined)).toBe(true);
+    const again = await resolveExperiment(runSpecToJson(one.spec), { registry: registry() });
+    expect(hashOf(runSpecToJson(again.runs[0]!.spec))).toBe(hashOf(runSpecToJson(one.spec)));
+    // The experiment keeps it.
+    expect(spec.analyses[0]!.where).toEqual({ optimizer: 'slow', tune: { lr: 0.01 } });
+    const found = await problems({
+      ...base,
+      analyses: [{ name: 'toy-curvature', where: { optimizer: 'adam' } }],
+    });
+    expect(found).toMatchObject([
+      { path: 'analyses[0].where', message: 'selects no run of this spec' },
+    ]);
+    const typo = await problems({
+      ...base,
+      analyses: [{ name: 'toy-curvature', where: { optimiser: 'toy-gd' } }],
+    });
+    expect(typo[0]!.path).toBe('analyses[0].where.optimiser');
+  });
+
+  it('lets analyses share a label when their where: clauses never select the same run', async () => {
+    const models = [
+      { name: 'toy-quadratic', label: 'flat', curvature: 0.5 },
+      { name: 'toy-quadratic', label: 'steep', curvature: 4 },
+    ];
+    const { runs } = await resolveExperiment(
+      {
+        ...base,
+        model: undefined,
+        models,
+        analyses: [
+          { name: 'toy-curvature', label: 'c', scale: 1, where: { model: 'flat' } },
+          { name: 'toy-curvature', label: 'c', scale: 2, where: { model: 'steep' } },
+        ],
+      },
+      { registry: registry() },
+    );
+    expect(runs.map((r) => r.spec.analyses.map((a) => [a.label, a.config.scale]))).toEqual([
+      [['c', 1]],
+      [['c', 2]],
+    ]);
+    const overlapping = await problems({
+      ...base,
+      model: undefined,
+      models,
+      analyses: [
+        { name: 'toy-curvature', label: 'c', where: { model: 'flat' } },
+        { name: 'toy-curvature', label: 'c', where: { seed: 0 } },
+      ],
+    });
+    expect(overlapping).toMatchObject([
+      {
+        path: 'analyses',
+        message:
+          'two analyses labelled "c" select the same run (model flat, optimizer toy-gd, seed 0)',
+      },
+    ]);
+    const without = await problems({
+      ...base,
+      analyses: [
+        { name: 'toy-curvature', label: 'c' },
+        { name: 'toy-curvature', label: 'c', where: { seed: 0 } },
+      ],
+    });
+    expect(without[0]!.path).toBe('analyses[1].label');
+  });
 });

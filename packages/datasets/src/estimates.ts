@@ -5,6 +5,7 @@
  */
 import type { DataEstimate, ResourceEstimate } from '@tdx/core';
 import type { IclLinearRegressionConfig } from './icl-linear-regression.js';
+import type { MailTextConfig } from './mail-text.js';
 import type { MarkovTextConfig } from './markov-text.js';
 import type { MnistConfig } from './mnist.js';
 import type { QuadraticConfig } from './quadratic.js';
@@ -70,6 +71,28 @@ export function estimateMarkovText(c: MarkovTextConfig): ResourceEstimate {
   );
 }
 
+/** The SpamAssassin corpus (about 6,000 e-mails) as text and as token ids. */
+const SPAM_CORPUS_BYTES = 60e6;
+
+/** Character ids of mail-text (mail-text.ts's CHARACTERS and one for unknown characters). */
+const MAIL_CHARACTER_IDS = 98;
+
+export function estimateMailText(c: MailTextConfig): ResourceEstimate {
+  return estimateOf(
+    {
+      task: 'language-modelling',
+      inputShape: [c.length],
+      targetShape: [c.length],
+      // At word level the vocabulary may come out smaller (fewer distinct words): a bound.
+      meta: { vocabulary: c.level === 'char' ? MAIL_CHARACTER_IDS : c.vocabulary },
+      batchSize: c.batchSize,
+      evalBatchSize: c.evalBatchSize,
+    },
+    // The corpus, its text and the two int32 streams.
+    SPAM_CORPUS_BYTES,
+  );
+}
+
 /** MNIST's 70,000 images of 28×28, held as float32, and their downsampled copy. */
 const MNIST_IMAGES = 70_000;
 
@@ -87,9 +110,6 @@ export function estimateMnist(c: MnistConfig): ResourceEstimate {
     MNIST_IMAGES * (28 * 28 + side * side) * FLOAT,
   );
 }
-
-/** The SpamAssassin corpus (about 6,000 e-mails) as text and as token ids. */
-const SPAM_CORPUS_BYTES = 60e6;
 
 export function estimateSpamAssassin(c: SpamAssassinConfig): ResourceEstimate {
   return estimateOf(

@@ -4,6 +4,8 @@ export * from './markov-text.js';
 export * from './mnist.js';
 export * from './spam-assassin.js';
 export * from './token-regression.js';
+export * from './masked-tokens.js';
+export * from './mail-text.js';
 export * from './text/tokenizer.js';
 export * from './text/vocabulary.js';
 export { register } from './register.js';

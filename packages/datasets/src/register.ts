@@ -1,6 +1,8 @@
 import type { Registry } from '@tdx/core';
 import { iclLinearRegression } from './icl-linear-regression.js';
+import { mailTextDataset } from './mail-text.js';
 import { markovText } from './markov-text.js';
+import { maskedTokens } from './masked-tokens.js';
 import { mnist } from './mnist.js';
 import { quadratic } from './quadratic.js';
 import { spamAssassin } from './spam-assassin.js';
@@ -15,5 +17,7 @@ export function register(registry: Registry): Registry {
     mnist,
     spamAssassin,
     tokenRegression,
+    maskedTokens,
+    mailTextDataset,
   );
 }

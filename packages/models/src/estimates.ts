@@ -215,6 +215,32 @@ export function estimateCnn(
   return result(parameters, activations, flops);
 }
 
+/**
+ * A convolutional network's estimate from its parameter blocks (resnet, vgg: exact count). Its
+ * activations and work are bounded above as if every convolution ran at the input's resolution
+ * (their stages only shrink the feature map), so the size check errs on the side of refusing.
+ */
+export function estimateFromConvShapes(
+  shapes: ReadonlyArray<{ shape: readonly number[]; role?: string }>,
+  ctx: EstimateContext,
+): ResourceEstimate {
+  const data = dataOf(ctx);
+  if (!data || data.inputShape.length < 2) return {};
+  const [height, width] = data.inputShape as [number, number];
+  const positions = data.batchSize * height * width;
+  let activations = positions * product(data.inputShape.slice(2));
+  let flops = 0;
+  for (const { shape, role } of shapes) {
+    if (role !== 'conv' || shape.length !== 2) continue;
+    const [columns, out] = shape as [number, number];
+    // im2col columns, the convolution's output, its normalisation and activation.
+    activations += positions * (columns + 3 * out);
+    flops += 2 * positions * columns * out;
+  }
+  const parameters = shapes.reduce((a, s) => a + product(s.shape), 0);
+  return result(parameters, activations, flops + 2 * data.batchSize * parameters);
+}
+
 export function estimateQuadraticForm(_c: unknown, ctx: EstimateContext): ResourceEstimate {
   const data = dataOf(ctx);
   const sizes = data?.meta.blockSizes;

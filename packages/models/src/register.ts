@@ -1,15 +1,16 @@
 import type { Registry } from '@tdx/core';
+import { bert } from './bert.js';
 import { cnn } from './cnn.js';
 import { gaussianKernelPlugin } from './kernels/gaussian-kernel.js';
 import { linearKernelPlugin } from './kernels/linear-kernel.js';
 import { softmaxKernelPlugin } from './kernels/softmax-kernel.js';
-import { gpt } from './gpt.js';
 import { linearTransformer } from './linear-transformer.js';
-import { mlp } from './mlp.js';
 import { oneLayerAttention } from './one-layer-attention.js';
 import { quadraticForm } from './quadratic-form.js';
+import { resnet } from './resnet.js';
+import { sizedGpt, sizedMlp, sizedVit } from './sized-models.js';
 import { textTransformer } from './text-transformer.js';
-import { vit } from './vit.js';
+import { vgg } from './vgg.js';
 
 /** Registers the built-in models and attention kernels. */
 export function register(registry: Registry): Registry {
@@ -18,12 +19,16 @@ export function register(registry: Registry): Registry {
     gaussianKernelPlugin,
     linearKernelPlugin,
     linearTransformer,
-    gpt,
-    vit,
+    // gpt, vit and mlp with their size presets (sized-models.ts).
+    sizedGpt,
+    sizedVit,
     textTransformer,
     oneLayerAttention,
-    mlp,
+    sizedMlp,
     cnn,
     quadraticForm,
+    resnet,
+    vgg,
+    bert,
   );
 }

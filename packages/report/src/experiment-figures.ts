@@ -41,6 +41,11 @@ export async function renderExperimentFigures(
     ...tuningFigures(data),
     ...analysisFigures(shown, ctx),
   ]);
+  return renderFigures(figures);
+}
+
+/** Figures rendered to SVG one after another; a figure that fails keeps its error instead. */
+export async function renderFigures(figures: readonly FigureSpec[]): Promise<RenderedFigure[]> {
   const rendered: RenderedFigure[] = [];
   // One after another: each render is quick, and the order of the page is the order here.
   for (const figure of figures) {

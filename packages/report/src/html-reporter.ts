@@ -6,9 +6,14 @@ import {
   type ExperimentData,
   type ReportContext,
   type ReporterInstance,
+  type ReportSection,
 } from '@tdx/core';
-import { renderExperimentFigures } from './experiment-figures.js';
-import { reportPage } from './page.js';
+import {
+  renderExperimentFigures,
+  renderFigures,
+  type RenderedFigure,
+} from './experiment-figures.js';
+import { reportPage, type RenderedSection } from './page.js';
 import { writeReportFile } from './write-file.js';
 
 export const htmlReporter = definePlugin({
@@ -20,12 +25,15 @@ export const htmlReporter = definePlugin({
   create: (config): ReporterInstance => ({
     report: async (data: ExperimentData, ctx: ReportContext) => {
       const figures = await renderExperimentFigures(data, ctx);
-      const svgFiles = figures.flatMap(({ figure, svg }) =>
-        svg === undefined
-          ? []
-          : [writeReportFile(join(data.dir, 'figures', `${figure.id}.svg`), svg)],
+      const sections = await renderSections(reporterSections(data, ctx));
+      const svgFiles = [...sections.flatMap((s) => s.figures), ...figures].flatMap(
+        ({ figure, svg }) =>
+          svg === undefined
+            ? []
+            : [writeReportFile(join(data.dir, 'figures', `${figure.id}.svg`), svg)],
       );
       const page = reportPage(data, figures, {
+        sections,
         ...(config.title === undefined ? {} : { title: config.title }),
         generatedAt: new Date().toISOString(),
       });
@@ -33,3 +41,33 @@ export const htmlReporter = definePlugin({
     },
   }),
 });
+
+/**
+ * The sections the experiment's other reporters contribute (their `section`), in the spec's
+ * order. A reporter that cannot be created here (a plugin module not loaded) or fails is left
+ * out: it costs its section, not the report.
+ */
+export function reporterSections(data: ExperimentData, ctx: ReportContext): ReportSection[] {
+  const refs: unknown[] = Array.isArray(data.spec.reporters) ? data.spec.reporters : [];
+  return refs.flatMap((ref, i) => {
+    if (ref === 'html' || (ref as { name?: unknown } | null)?.name === 'html') return [];
+    try {
+      const reporter = ctx.registry.create<ReporterInstance>('reporter', ref, {
+        path: `reporters[${i}]`,
+      });
+      const section = reporter.section?.(data, ctx);
+      return section ? [section] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function renderSections(sections: ReportSection[]): Promise<RenderedSection[]> {
+  const out: RenderedSection[] = [];
+  for (const section of sections) {
+    const figures: RenderedFigure[] = await renderFigures(section.figures ?? []);
+    out.push({ ...section, figures });
+  }
+  return out;
+}

@@ -19,14 +19,17 @@ export { lossFigures } from './loss-figures.js';
 export { analysisFigures, analysisRef } from './analysis-figures.js';
 export {
   renderExperimentFigures,
+  renderFigures,
   uniqueFigureIds,
   type RenderedFigure,
 } from './experiment-figures.js';
 export { summaryRow, type SummaryRow } from './summary-row.js';
 export { summaryCsv, csvField, OUTCOME_COLUMNS } from './summary-csv.js';
-export { reportPage, type PageOptions } from './page.js';
+export { reportPage, type PageOptions, type RenderedSection } from './page.js';
 export { escapeHtml } from './html.js';
-export { htmlReporter } from './html-reporter.js';
+export { htmlReporter, reporterSections } from './html-reporter.js';
+export * from './optimizer-gap.js';
+export * from './rank-correlation.js';
 export { summaryCsvReporter } from './summary-csv-reporter.js';
 export { register } from './register.js';
 export {

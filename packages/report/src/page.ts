@@ -3,7 +3,7 @@
  * Every piece of text from the data goes through escapeHtml; the SVGs are Vega's, which
  * escapes the text it draws.
  */
-import type { BackendInfo, ExperimentData } from '@tdx/core';
+import type { BackendInfo, ExperimentData, ReportSection } from '@tdx/core';
 import type { RenderedFigure } from './experiment-figures.js';
 import { groupSummaryTable, hasSeedGroups } from './group-summary.js';
 import { escapeHtml, formatNumber } from './html.js';
@@ -13,7 +13,14 @@ import { analysisColumns } from './summary-csv.js';
 import { summaryRow, type SummaryRow } from './summary-row.js';
 import { tuneStatuses } from './tuning.js';
 
+/** A reporter's section (see ReportSection), its figures rendered. */
+export interface RenderedSection extends Omit<ReportSection, 'figures'> {
+  figures: RenderedFigure[];
+}
+
 export interface PageOptions {
+  /** Sections the experiment's other reporters contribute, shown after the runs. */
+  sections?: readonly RenderedSection[];
   /** The page's heading; the experiment's name when not given. */
   title?: string;
   /** When the report was generated (shown as given). */
@@ -56,6 +63,26 @@ function runsTable(rows: readonly SummaryRow[]): string {
     `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>` +
     `<tbody>\n${body.join('\n')}\n</tbody></table>`
   );
+}
+
+function sectionHtml(section: RenderedSection): string {
+  const paragraphs = (section.paragraphs ?? []).map((p) => `<p>${escapeHtml(p)}</p>`);
+  const cell = (c: string | number | null) =>
+    typeof c === 'number' || c === null
+      ? `<td class="num">${formatNumber(c)}</td>`
+      : `<td>${escapeHtml(c)}</td>`;
+  const table = section.table
+    ? `<table><thead><tr>${section.table.columns.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` +
+      `<tbody>\n${section.table.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n')}\n</tbody></table>`
+    : '';
+  return [
+    `<h2>${escapeHtml(section.title)}</h2>`,
+    ...paragraphs,
+    table,
+    ...section.figures.map(figureHtml),
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function figureHtml({ figure, svg, error }: RenderedFigure): string {
@@ -114,6 +141,7 @@ export function reportPage(
     unreadableNotice(data),
     rows.length > 0 ? `<h2>Runs</h2>${runsTable(rows)}` : '',
     hasSeedGroups(rows) ? `<h2>Over seeds</h2>${groupSummaryTable(rows)}` : '',
+    ...(options.sections ?? []).map(sectionHtml),
     figures.length > 0 ? '<h2>Figures</h2>' : '',
     ...figures.map(figureHtml),
     '<h2>Spec</h2>',

@@ -22,6 +22,10 @@ describe('the summary-csv reporter', () => {
   });
 
   it('is registered with html by register()', () => {
-    expect(register(createRegistry()).names('reporter')).toEqual(['summary-csv', 'html']);
+    expect(register(createRegistry()).names('reporter')).toEqual([
+      'summary-csv',
+      'html',
+      'optimizer-gap',
+    ]);
   });
 });

@@ -22,6 +22,8 @@ export interface SlqPartsOptions {
   /** The operators, built on the analysis batches. */
   operators: (target: AnalysisTarget, batches: Batch[]) => CurvatureOperator[];
   batches: number;
+  /** Only the first this many examples of each batch (all when undefined). */
+  examples?: number | undefined;
   settings: SlqSettings;
   /** The output, from every operator's quadratures (operator i used seed ctx.seed + i). */
   combine: (target: AnalysisTarget, operators: OperatorQuadratures[]) => AnalysisOutput;
@@ -37,7 +39,7 @@ function withOperators<T>(
   options: SlqPartsOptions,
   use: (ops: CurvatureOperator[]) => T,
 ): T {
-  const { batches, release } = analysisBatches(target, options.batches);
+  const { batches, release } = analysisBatches(target, options.batches, options.examples);
   try {
     return use(options.operators(target, batches));
   } finally {

@@ -45,6 +45,7 @@ export function blockHeterogeneityParts(config: BlockHeterogeneityConfig) {
   return slqParts({
     settings,
     batches: config.batches,
+    examples: config.examples,
     operators: (target, batches) =>
       blockOperators(
         target.lossOn,

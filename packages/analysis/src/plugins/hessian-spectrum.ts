@@ -78,6 +78,7 @@ export function hessianSpectrumParts(config: HessianSpectrumConfig) {
   return slqParts({
     settings,
     batches: config.batches,
+    examples: config.examples,
     operators: (target, batches) => spectrumOperators(target, config, batches),
     combine: (_target, operators) => {
       // Each operator on its own grid: the full Hessian's and a block's ranges differ widely.

@@ -15,7 +15,7 @@ export function hessianTrace(
   config: z.output<typeof hessianTraceConfig>,
   seed: number,
 ): AnalysisOutput & { value: number } {
-  const { batches, release } = analysisBatches(target, config.batches);
+  const { batches, release } = analysisBatches(target, config.batches, config.examples);
   try {
     const op = hessianOperator(target.lossOn, target.params, batches, {
       aggregate: config.aggregate,

@@ -65,7 +65,7 @@ export function robustConditionNumber(
   seed: number,
 ): AnalysisOutput {
   const trainable = target.params.trainable();
-  const { batches, release } = analysisBatches(target, config.batches);
+  const { batches, release } = analysisBatches(target, config.batches, config.examples);
   try {
     const op = hessianOperator(target.lossOn, target.params, batches, {
       wrt: trainable,

@@ -25,7 +25,7 @@ export function topHessianEigenvalues(
   config: z.output<typeof topHessianEigenvaluesConfig>,
   seed: number,
 ): AnalysisOutput & { value: number } {
-  const { batches, release } = analysisBatches(target, config.batches);
+  const { batches, release } = analysisBatches(target, config.batches, config.examples);
   try {
     const op = hessianOperator(target.lossOn, target.params, batches, {
       aggregate: config.aggregate,

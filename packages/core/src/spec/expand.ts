@@ -3,7 +3,7 @@
  * are set on each run's spec and the run is checked again, so a bad value is reported at
  * `sweep["optimizer.lr"][1]` before anything runs.
  */
-import { hashOf } from '../canonical-json.js';
+import { canonicalJson, hashOf } from '../canonical-json.js';
 import type { RunIdentity } from '../experiment-data.js';
 
 import { isTdxError, joinPath, type Problem } from '../errors.js';
@@ -18,6 +18,7 @@ import {
   type ResolvedAnalysisRef,
   type ResolvedPluginRef,
   type ResolvedSpec,
+  type RunSelector,
   type RunSpec,
   runSpecToJson,
 } from './schema.js';
@@ -141,13 +142,14 @@ function recheckRun(
     );
   const analyses = (run.analyses as Array<Record<string, unknown>>).map(
     (a, i): ResolvedAnalysisRef | undefined => {
-      const { every, at, ...config } = a;
+      const { every, at, where, ...config } = a;
       const resolved = ref('analysis', config, `analyses[${i}]`);
       return (
         resolved && {
           ...resolved,
           ...(every === undefined ? {} : { every: every as number }),
           ...(at === undefined ? {} : { at: at as number[] }),
+          ...(where === undefined ? {} : { where: where as RunSelector }),
         }
       );
     },
@@ -164,7 +166,39 @@ function recheckRun(
   };
 }
 
-/** All runs of a resolved experiment, with their ids. Problems of sweep values are pushed to `problems`. */
+/** Whether a run is one of those `where` selects (every given criterion holds). */
+export function selectsRun(
+  where: RunSelector | undefined,
+  run: Omit<RunIdentity, 'id' | 'label' | 'group'>,
+): boolean {
+  if (!where) return true;
+  const oneOf = <T>(wanted: T | T[] | undefined, value: T) =>
+    wanted === undefined || (Array.isArray(wanted) ? wanted.includes(value) : wanted === value);
+  const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+  const values = (
+    wanted: Record<string, unknown> | undefined,
+    actual: Record<string, unknown> | undefined,
+  ) =>
+    Object.entries(wanted ?? {}).every(
+      ([k, v]) => actual !== undefined && k in actual && same(actual[k], v),
+    );
+  return (
+    oneOf(where.model, run.model) &&
+    oneOf(where.optimizer, run.optimizer) &&
+    oneOf(where.seed, run.seed) &&
+    values(where.sweep, run.sweep) &&
+    values(where.tune, run.tune)
+  );
+}
+
+/** The analyses of a run: those whose `where` selects it, without their `where`. */
+function analysesOf(
+  analyses: readonly ResolvedAnalysisRef[],
+  run: Omit<RunIdentity, 'id' | 'label' | 'group'>,
+): ResolvedAnalysisRef[] {
+  return analyses.filter((a) => selectsRun(a.where, run)).map(({ where: _where, ...a }) => a);
+}
+
 /**
  * The tune grid of one optimizer as sweep axes over `optimizer.<path>`; problems (a bad path, a
  * path the sweep already varies) are pushed once, by expandRuns' caller.
@@ -308,7 +342,22 @@ export function expandRuns(
         const sweep = Object.fromEntries(sweepAxes.map(([k]) => [k, point[k]]));
         const tune = Object.fromEntries(tuned.map((t) => [t.name, point[t.key]]));
         for (const seed of spec.seeds) {
-          const seeded: RunSpec = { ...run, seed };
+          const who = {
+            seed,
+            model: model.label,
+            optimizer: optimizer.label,
+            sweep,
+            ...(tuned.length > 0 ? { tune } : {}),
+          };
+          const seeded: RunSpec = { ...run, seed, analyses: analysesOf(run.analyses, who) };
+          const labels = seeded.analyses.map((a) => a.label);
+          const shared = labels.find((l, i) => labels.indexOf(l) !== i);
+          if (shared !== undefined)
+            report({
+              path: 'analyses',
+              message: `two analyses labelled "${shared}" select the same run (model ${model.label}, optimizer ${optimizer.label}, seed ${seed})`,
+              hint: 'analyses that share a label must have where: clauses that never select the same run',
+            });
           const parts = [
             ...(spec.models.length > 1 ? [model.label] : []),
             optimizer.label,
@@ -347,6 +396,16 @@ export function expandRuns(
         }
       }
     }
+  }
+  // A `where` that selects no run is a typo (a label, a value not in the grid).
+  for (const [i, a] of spec.analyses.entries()) {
+    if (a.where && !runs.some((r) => selectsRun(a.where, r)))
+      report({
+        path: `analyses[${i}].where`,
+        message: 'selects no run of this spec',
+        value: a.where,
+        hint: `models: ${spec.models.map((m) => m.label).join(', ')}; optimizers: ${spec.optimizers.map((o) => o.label).join(', ')}; seeds: ${spec.seeds.join(', ')}`,
+      });
   }
   return runs;
 }

@@ -123,6 +123,8 @@ export async function resolveExperiment(
     single: unknown,
     list: unknown[] | undefined,
     check: (value: unknown, path: string) => T | undefined,
+    /** Whether two entries may share a label (analyses whose `where`s pick their runs). */
+    mayShare: (a: T, b: T) => boolean = () => false,
   ): T[] => {
     const entries = list
       ? list.map((v, i) => [v, `${many}[${i}]`] as const)
@@ -130,16 +132,16 @@ export async function resolveExperiment(
         ? []
         : [[single, one] as const];
     const checked = entries.map(([v, path]) => check(v, path));
-    const seen = new Map<string, string>();
+    const seen = new Map<string, number>();
     checked.forEach((r, i) => {
       if (!r) return;
       const first = seen.get(r.label);
-      if (first === undefined) seen.set(r.label, entries[i]![1]);
-      else
+      if (first === undefined) seen.set(r.label, i);
+      else if (!mayShare(checked[first]!, r))
         problems.push({
           path: `${entries[i]![1]}.label`,
-          message: `label "${r.label}" is already used by ${first}`,
-          hint: 'give each entry a distinct label: it names the run folder and the metric',
+          message: `label "${r.label}" is already used by ${entries[first]![1]}`,
+          hint: 'give each entry a distinct label: it names the run folder and the metric (analyses may share one when each has a where: and no run gets both)',
         });
     });
     return checked.filter((r): r is T => r !== undefined);
@@ -188,7 +190,7 @@ export async function resolveExperiment(
         problems.push(...zodProblems(schedule.error, a, analysisScheduleSchema, path));
         return undefined;
       }
-      const { every, at } = schedule.data;
+      const { every, at, where } = schedule.data;
       const steps = spec.train.steps;
       for (const [j, t] of (at ?? []).entries()) {
         if (steps !== undefined && t > steps)
@@ -204,8 +206,11 @@ export async function resolveExperiment(
         ...resolved,
         ...(every === undefined ? {} : { every }),
         ...(at === undefined ? {} : { at }),
+        ...(where === undefined ? {} : { where }),
       };
     },
+    // Analyses may share a label when each picks its runs; expanding checks no run gets both.
+    (a, b) => a.where !== undefined && b.where !== undefined,
   );
   // By default every registered reporter writes its files.
   const reporterRefs = spec.reporters ?? registry.list('reporter').map((p) => ({ name: p.name }));

@@ -108,10 +108,29 @@ export const specSchema = z
 
 export type SpecInput = z.input<typeof specSchema>;
 
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+/**
+ * Which runs an analysis runs in (`where:` on an analysis reference): every given criterion
+ * must hold. Labels of the model and optimizer, seeds, and values of sweep axes (by path) and
+ * tuned values (by name); a list means any of them. Analyses of a state that does not depend
+ * on the optimizer (the initial parameters, `at: [0]`) need to run only once per model and seed.
+ */
+export const runSelectorSchema = z.strictObject({
+  model: oneOrMany(z.string().min(1)).optional(),
+  optimizer: oneOrMany(z.string().min(1)).optional(),
+  seed: oneOrMany(int().nonnegative()).optional(),
+  sweep: z.record(z.string(), z.unknown()).optional(),
+  tune: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type RunSelector = z.output<typeof runSelectorSchema>;
+
 /** Schedule keys an analysis reference may carry next to its config. */
 export const analysisScheduleSchema = z.looseObject({
   every: int().positive().optional(),
   at: z.array(int().nonnegative()).min(1).optional(),
+  where: runSelectorSchema.optional(),
 });
 
 /** A plugin reference after validation: its config with every default filled in. */
@@ -129,6 +148,8 @@ export interface ResolvedModelRef extends ResolvedPluginRef {
 export interface ResolvedAnalysisRef extends ResolvedPluginRef {
   every?: number;
   at?: number[];
+  /** The runs it runs in (all when absent); applied when the spec expands into runs. */
+  where?: RunSelector;
 }
 
 /** An experiment with every plugin checked and every default filled in. */
@@ -176,6 +197,7 @@ export function flattenAnalysisRef(a: ResolvedAnalysisRef): Record<string, unkno
     ...flattenRef(a),
     ...(a.every === undefined ? {} : { every: a.every }),
     ...(a.at === undefined ? {} : { at: a.at }),
+    ...(a.where === undefined ? {} : { where: a.where }),
   };
 }
 
