@@ -401,6 +401,12 @@ export async function runOnQueue(
     const submission = (async () => {
       try {
         for (let task = await source.next(); task; task = await source.next()) await enqueue(task);
+        if (queued + reattached > 0)
+          log(
+            `${queued} run(s) queued on ${target.shown} (key prefix ${prefix})` +
+              (reattached > 0 ? `, ${reattached} on it from an earlier submission` : '') +
+              (options.detach ? '' : `; workers take them: tdx worker ${target.shown}`),
+          );
       } finally {
         submitting = false;
       }
