@@ -13,7 +13,7 @@
  * worker once the lock has expired (`stallSeconds`), which resumes from the last checkpoint.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +112,31 @@ function failureFiles(result: RunResult, error: SerializedError): FileOp[] {
   ];
 }
 
+/**
+ * Removes the scratch folders of workers of this machine that died (SIGKILL leaves them):
+ * `tdx-worker-<pid>-*` whose process is gone. What they held is in Redis.
+ */
+function removeDeadScratch(base: string, log: (line: string) => void): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^tdx-worker-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // alive (or another user's): leave it
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EPERM') continue;
+    }
+    rmSync(join(base, name), { recursive: true, force: true });
+    log(`removed ${join(base, name)}, the scratch folder of a worker that died`);
+  }
+}
+
 /** Runs a worker until `options.signal` aborts; resolves when it has stopped cleanly. */
 export async function runQueueWorker(options: QueueWorkerOptions): Promise<QueueWorkerSummary> {
   const target = parseRedisUrl(options.url, 'tdx worker');
@@ -131,7 +156,9 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     throw error;
   });
   const store = new RunStore(redis, prefix);
-  const scratchRoot = mkdtempSync(join(resolve(options.scratchDir ?? tmpdir()), 'tdx-worker-'));
+  const scratchBase = resolve(options.scratchDir ?? tmpdir());
+  removeDeadScratch(scratchBase, log);
+  const scratchRoot = mkdtempSync(join(scratchBase, `tdx-worker-${process.pid}-`));
   const summary: QueueWorkerSummary = { ended: 0, givenBack: 0, superseded: 0 };
   const processes = new Set<RunProcess>();
   let stopping = false;
@@ -267,13 +294,26 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
 
     // Writes go one after another, in order; a refused one means another worker has the run.
     let writes: Promise<unknown> = Promise.resolve();
+    // A write that fails (not refused: an error) stops this attempt; BullMQ tries the job
+    // again, and the next attempt resumes from what the store holds.
+    let broken: unknown;
     const write = (ops: FileOp[], events: ExperimentEvent[]) => {
       writes = writes.then(async () => {
-        if (superseded) return;
-        if (!(await store.sync(key, epoch, ops, events))) lose('its output was refused');
+        if (superseded || broken) return;
+        try {
+          if (!(await store.sync(key, epoch, ops, events))) lose('its output was refused');
+        } catch (error) {
+          broken = error;
+          log(
+            `[error] ${label}: cannot write to Redis: ${error instanceof Error ? error.message : String(error)}; stopped here, to be tried again`,
+          );
+          if (p) discard(p);
+          stopRun();
+        }
       });
       return writes;
     };
+    let stopRun = () => {};
     let lose = (why: string) => {
       if (superseded) return;
       superseded = true;
@@ -347,6 +387,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
         log(`[failed] ${label}: ${e.message}`);
         result = await fail(e);
         await writes;
+        if (broken) throw broken;
         if (superseded) {
           summary.superseded++;
           return { superseded: true };
@@ -378,6 +419,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
           inner(why);
           resolveRun({ status: 'interrupted' } as RunResult);
         })(lose);
+        stopRun = () => resolveRun({ status: 'interrupted' } as RunResult);
         proc.child.send({
           type: 'run',
           task,
@@ -396,6 +438,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
         summary.superseded++;
         return { superseded: true };
       }
+      if (broken) throw broken;
       if (result.status === 'interrupted') {
         // Stopped on request (the worker is stopping): back to the queue, to resume elsewhere.
         await store.release(key, epoch);
