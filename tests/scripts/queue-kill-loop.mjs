@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Lost workers, repeated: an 8-run sweep on the queue (`tdx run --queue`) with several
-// `tdx worker` processes; at random moments a random one of them (one executing a run, when
-// any is) is SIGKILLed with its run process and replaced by a fresh one, until the sweep ends;
+// `tdx worker` processes; at random moments a random one of them (mostly one executing a run)
+// is SIGKILLed with its run process and replaced by a fresh one, until the sweep ends;
 // then another sweep, until enough kills were made. Every sweep's folders must equal an uninterrupted local run's (metrics,
 // analyses and final numbers byte for byte), with nothing left behind in Redis or the folders.
 //
@@ -164,11 +164,14 @@ export async function queueKillLoop({ kills = 20, seed = 1, workers = 3, log = c
         // Anywhere: while a worker starts, between runs, mid-step, while it sends a checkpoint.
         await Promise.race([done, wait(300 + next() * 3500)]);
         if (finished) break;
-        // A random worker among those executing a run (else any): a kill that finds a run.
+        // Mostly a worker executing a run (waiting a little for one, as workers start slowly on
+        // a loaded machine); sometimes any worker, busy, idle or still starting.
+        if (next() < 0.8)
+          for (let t = 0; t < 200 && !finished && !pool.some(midRun); t++) await wait(100);
+        if (finished) break;
         const busy = pool.filter(midRun);
-        const victim = (busy.length > 0 ? busy : pool)[
-          Math.floor(next() * (busy.length || pool.length))
-        ];
+        const candidates = busy.length > 0 ? busy : pool;
+        const victim = candidates[Math.floor(next() * candidates.length)];
         const i = pool.indexOf(victim);
         const wasMidRun = midRun(victim);
         await kill(victim);
@@ -176,7 +179,9 @@ export async function queueKillLoop({ kills = 20, seed = 1, workers = 3, log = c
         tried++;
         killedHere++;
         if (wasMidRun) midwayHere++;
-        log(`  kill ${tried}: worker ${victim.name}${wasMidRun ? ' mid-run' : ' (between runs)'}`);
+        log(
+          `  kill ${tried}: worker ${victim.name}${wasMidRun ? ' mid-run' : ' (idle, starting or between runs)'}`,
+        );
       }
       const code = await done;
       for (const w of pool) await kill(w);
