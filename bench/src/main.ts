@@ -12,6 +12,7 @@ import { createDefaultRegistry } from '@tdx/cli';
 import { nativeBackendStatus, useBackend, type BackendName } from '@tdx/tensor';
 import { GPT_3M, GPT_SMALL, gptHvp, gptSlq } from './gpt-workloads.js';
 import { iclAdamStep } from './icl-adam-step.js';
+import { queueSweep } from './queue-sweep.js';
 import { sweepWorkers } from './sweep-workers.js';
 
 interface Line {
@@ -33,6 +34,8 @@ Workloads (bench/reference/pytorch_workloads.py defines the same ones):
   gpt-slq         the same GPT: SLQ, 4 probes x 32 Lanczos steps, full reorthogonalisation
   gpt-hvp-3m      GPT of width 256, 4 layers, 64 tokens, batch 16 (3,208,768 parameters): one HVP
   sweep-8         tdx run of an 8-run sweep on one worker and on one per core (no PyTorch counterpart)
+  sweep-8-queue   the same sweep on a Redis queue with two local \`tdx worker\`s against --workers 2,
+                  and the queue's overhead per run (8 runs of one step); needs redis-server
 
 Options:
   --backend a,b       backends to time (default: wasm, and tensorflow where \`tdx setup tensorflow\` built it)
@@ -63,7 +66,7 @@ const WORKLOADS: Record<
   'gpt-slq': () => gptSlq(),
   'gpt-hvp-3m': () => gptHvp(GPT_3M, 5),
 };
-const ALL = [...Object.keys(WORKLOADS), 'sweep-8'];
+const ALL = [...Object.keys(WORKLOADS), 'sweep-8', 'sweep-8-queue'];
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** In a child: one backend, the per-backend workloads, JSON lines on stdout. */
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
     console.error(`bench: unknown workload ${unknown.join(', ')}; choices: ${ALL.join(', ')}`);
     process.exit(2);
   }
-  const perBackend = selected.filter((w) => w !== 'sweep-8');
+  const perBackend = selected.filter((w) => w !== 'sweep-8' && w !== 'sweep-8-queue');
   const childBackend = option('--child');
   if (childBackend) return child(childBackend as BackendName, perBackend);
 
@@ -147,6 +150,9 @@ async function main(): Promise<void> {
   // Our own workload (no PyTorch counterpart): how a sweep scales over worker processes.
   if (selected.includes('sweep-8'))
     for (const line of sweepWorkers()) console.log(JSON.stringify(line));
+  // The same sweep on a queue (Redis, BullMQ) with two local workers, and the cost per run.
+  if (selected.includes('sweep-8-queue'))
+    for (const line of await queueSweep()) console.log(JSON.stringify(line));
 
   const referenceOption =
     option('--reference') ??

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/tdx.js');
 
-const SPEC = `name: sweep-8
+/** The sweep: 2 learning rates x 2 depths x 2 seeds, 300 steps each. */
+export const SWEEP_8_SPEC = `name: sweep-8
 dataset: { name: icl-linear-regression, batchSize: 500, evalBatchSize: 500 }
 model: linear-transformer
 optimizer: { name: adam, lr: 0.01, clipNorm: 1 }
@@ -23,7 +24,7 @@ reporters: []
 
 function wallMs(workers: number): number {
   const dir = mkdtempSync(join(tmpdir(), 'tdx-bench-sweep-'));
-  writeFileSync(join(dir, 'spec.yaml'), SPEC);
+  writeFileSync(join(dir, 'spec.yaml'), SWEEP_8_SPEC);
   const start = performance.now();
   const run = spawnSync(
     process.execPath,

@@ -9,6 +9,7 @@ import { listCommand } from './commands/list.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { setupCommand, type SetupCommandOptions } from './commands/setup.js';
 import { validateCommand } from './commands/validate.js';
+import { WORKER_HELP, workerCommand, type WorkerCommandOptions } from './commands/worker.js';
 import { createDefaultRegistry } from './default-registry.js';
 import { reportError } from './format-error.js';
 import { EXIT, processIo, type CliIo } from './io.js';
@@ -78,9 +79,76 @@ export async function main(
       '--force-size',
       'run even if a run is estimated to need more memory, time or disk than this machine has',
     )
+    .option(
+      '-q, --queue <redis-url>',
+      'run on the workers of a queue (`tdx worker`) instead of here: redis://[user:password@]host:port[/db], ' +
+        'or rediss://... for TLS; the results still land in --out, as from a local run',
+    )
+    .option(
+      '--detach',
+      'with --queue: put the runs on the queue and return; the same command without --detach collects them later',
+    )
+    .option(
+      '--queue-name <name>',
+      'with --queue: the prefix of the keys in Redis (default tdx); submitters and workers must agree',
+    )
     .option('--json', 'print progress events as JSON lines on stdout')
+    .addHelpText(
+      'after',
+      `
+On a queue (--queue), runs are resolved and checked here, exactly as for a local run, and each
+run that needs work goes to the workers (\`tdx worker <redis-url>\` on any machines). What they
+write comes back through Redis into the same folders and reports. A worker that dies: its runs
+resume on another from their last checkpoint, with the same numbers. This command killed or
+stopped (Ctrl-C): the runs go on; running it again reattaches and collects them. Redis
+restarted: everyone reconnects (a Redis that lost its data gets the runs again, from what this
+command had collected). The password of the URL is never printed or written.`,
+    )
     .action(async (spec: string, options: RunOptions) => {
       code = await runCommand(spec, options, makeRegistry(), io);
+    });
+
+  program
+    .command('worker')
+    .description(
+      'take runs from a queue (`tdx run --queue`) and execute them, on as many machines as you like',
+    )
+    .argument(
+      '<redis-url>',
+      'the queue: redis://[user:password@]host:port[/db], or rediss://... for TLS',
+    )
+    .option(
+      '-c, --concurrency <n>',
+      'runs at once, each in its own process (default: the number of cores)',
+    )
+    .option(
+      '-b, --backend <name>',
+      'the backend for runs whose spec says auto (a spec that names a backend gets that one)',
+    )
+    .option(
+      '--analysis-workers <n>',
+      'processes per run for analyses that split into parts (default 1: in the run itself)',
+    )
+    .option('--name <name>', 'this worker in messages and in Redis (default: host:pid)')
+    .option(
+      '--plugin-dir <dir>',
+      "where the spec's plugin modules are looked for: paths relative to it, packages installed under it (default: the working folder)",
+    )
+    .option(
+      '--scratch <dir>',
+      'where runs execute before what they write goes to Redis (default: the temporary folder)',
+    )
+    .option(
+      '--stall-seconds <s>',
+      'how long the runs of a worker that died wait before others take them over (default 30)',
+    )
+    .option(
+      '--queue-name <name>',
+      'the prefix of the keys in Redis (default tdx); submitters and workers must agree',
+    )
+    .addHelpText('after', WORKER_HELP)
+    .action(async (url: string, options: WorkerCommandOptions) => {
+      code = await workerCommand(url, options, makeRegistry(), io);
     });
 
   program

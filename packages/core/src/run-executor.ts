@@ -54,6 +54,12 @@ export interface RunTask {
   mode: 'fresh' | 'resume';
   /** Where an earlier folder of this run was moved, when it was. */
   previousMovedTo?: string;
+  /**
+   * The folder the run's results are reported as being in (result.json's `dir`, the events),
+   * when its files are written to `dir` first and copied there afterwards: a run executed in a
+   * scratch folder on another machine, say. Default: `dir`.
+   */
+  reportDir?: string;
 }
 
 export interface RunContext {
@@ -166,6 +172,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r)
 
 export async function executeRun(task: RunTask, ctx: RunContext): Promise<ExecutedRun> {
   const { plan, dir } = task;
+  const shownDir = task.reportDir ?? dir;
   const { spec, id, label } = plan;
   const { emit } = ctx;
   const started = performance.now();
@@ -183,7 +190,15 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
   let status: RunResult['status'] = 'completed';
   const warn = (message: string) => emit({ type: 'warning', runId: id, label, message });
 
-  emit({ type: 'run-start', runId: id, label, index: task.index, total: task.total, steps, dir });
+  emit({
+    type: 'run-start',
+    runId: id,
+    label,
+    index: task.index,
+    total: task.total,
+    steps,
+    dir: shownDir,
+  });
   try {
     let checkpoint: StoredCheckpoint | undefined;
     let records = new Map<string, AnalysisFile['records']>();
@@ -214,7 +229,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
         { step: checkpoint.step, at: new Date().toISOString() },
       ];
       writeJsonAtomic(join(dir, 'run.json'), { ...info, resumptions });
-      emit({ type: 'run-resumed', runId: id, label, step: checkpoint.step, dir });
+      emit({ type: 'run-resumed', runId: id, label, step: checkpoint.step, dir: shownDir });
     } else {
       mkdirSync(dir, { recursive: true });
       writeJsonAtomic(join(dir, 'spec.json'), runSpecToJson(spec));
@@ -373,7 +388,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
     const result: RunResult = {
       id,
       label,
-      dir,
+      dir: shownDir,
       status,
       steps: completed,
       ...(finalLoss !== undefined && Number.isFinite(finalLoss) && status !== 'interrupted'
@@ -399,7 +414,7 @@ export async function executeRun(task: RunTask, ctx: RunContext): Promise<Execut
       {
         id,
         label,
-        dir,
+        dir: shownDir,
         status: 'failed',
         steps: completed,
         wallMs: performance.now() - started,

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runExperiment, TdxError, type Registry } from '@tdx/core';
+import { runExperiment, TdxError, type ExperimentResult, type Registry } from '@tdx/core';
+import { redactUrl, runOnQueue } from '@tdx/queue';
 
 import { EXIT, type CliIo } from '../io.js';
 import { readSpecWithOverrides } from '../overrides.js';
@@ -17,9 +18,12 @@ export interface RunOptions {
   workers?: string;
   analysisWorkers?: string;
   checkpointEvery?: string;
+  queue?: string;
+  detach?: boolean;
+  queueName?: string;
 }
 
-function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
+export function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1)
@@ -51,14 +55,42 @@ export async function runCommand(
     options.checkpointEvery === undefined
       ? undefined
       : positiveInteger(options.checkpointEvery, '--checkpoint-every', 1);
+  if (options.queue !== undefined) {
+    const local =
+      options.workers !== undefined
+        ? '--workers'
+        : options.analysisWorkers !== undefined
+          ? '--analysis-workers'
+          : undefined;
+    if (local)
+      throw new TdxError(
+        'INVALID_ARGUMENT',
+        `${local} applies to runs on this machine, not to runs on a queue`,
+        {
+          hint: 'with --queue each `tdx worker` says how many runs it takes at once (--concurrency) and its --analysis-workers',
+        },
+      );
+  } else if (options.detach || options.queueName !== undefined) {
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `${options.detach ? '--detach' : '--queue-name'} needs --queue`,
+      {
+        hint: 'give the queue: --queue redis://host:6379',
+      },
+    );
+  }
   const controller = new AbortController();
   let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
     if (controller.signal.aborted)
       process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
     stoppedBy = signal;
+    const what =
+      options.queue === undefined
+        ? 'every run saves a checkpoint; run the same command again to resume'
+        : 'the runs go on on the workers; run the same command again to collect them';
     io.err(
-      `\ntdx: stopping${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: every run saves a checkpoint; run the same command again to resume (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)\n`,
+      `\ntdx: stopping${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: ${what} (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)\n`,
     );
     controller.abort();
   };
@@ -66,22 +98,54 @@ export async function runCommand(
   const onSigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
+  const progress = progressPrinter(io, { json: Boolean(options.json) });
   try {
-    const result = await runExperiment(raw, {
-      registry,
-      source,
-      outDir: options.out,
-      workers,
-      ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
-      registryModule: fileURLToPath(new URL('../registry-module.js', import.meta.url)),
-      signal: controller.signal,
-      ...(everySteps ? { checkpoint: { everySteps } } : {}),
-      ...(options.backend ? { backend: options.backend } : {}),
-      ...(options.rerun ? { rerun: true } : {}),
-      ...(options.rerunDiverged ? { rerunDiverged: true } : {}),
-      ...(options.forceSize ? { forceSize: true } : {}),
-      onEvent: progressPrinter(io, { json: Boolean(options.json) }),
-    });
+    let result: ExperimentResult;
+    if (options.queue !== undefined) {
+      const queued = await runOnQueue(raw, {
+        registry,
+        url: options.queue,
+        source,
+        outDir: options.out,
+        signal: controller.signal,
+        ...(options.queueName ? { queueName: options.queueName } : {}),
+        ...(options.detach ? { detach: true } : {}),
+        ...(everySteps ? { checkpoint: { everySteps } } : {}),
+        ...(options.backend ? { backend: options.backend } : {}),
+        ...(options.rerun ? { rerun: true } : {}),
+        ...(options.rerunDiverged ? { rerunDiverged: true } : {}),
+        ...(options.forceSize ? { forceSize: true } : {}),
+        onEvent: progress,
+        log: (line) => io.err(`tdx: ${line}\n`),
+      });
+      if (queued.detached) {
+        io.err(
+          `tdx: ${queued.name}: ${queued.onQueue.length} run(s) on the queue ${redactUrl(options.queue)}; the same command without --detach collects them into ${queued.dir}\n`,
+        );
+        return EXIT.ok;
+      }
+      if (stoppedBy && queued.onQueue.length > 0)
+        io.err(
+          `tdx: ${queued.onQueue.length} run(s) go on on the workers; run the same command again to collect them\n`,
+        );
+      result = queued;
+    } else {
+      result = await runExperiment(raw, {
+        registry,
+        source,
+        outDir: options.out,
+        workers,
+        ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
+        registryModule: fileURLToPath(new URL('../registry-module.js', import.meta.url)),
+        signal: controller.signal,
+        ...(everySteps ? { checkpoint: { everySteps } } : {}),
+        ...(options.backend ? { backend: options.backend } : {}),
+        ...(options.rerun ? { rerun: true } : {}),
+        ...(options.rerunDiverged ? { rerunDiverged: true } : {}),
+        ...(options.forceSize ? { forceSize: true } : {}),
+        onEvent: progress,
+      });
+    }
     for (const message of result.reportErrors ?? []) io.err(`tdx: ${message}\n`);
     const runs = result.runs;
     if (stoppedBy === 'SIGTERM') return EXIT.terminated;
