@@ -11,12 +11,10 @@ import { hessianSpectrumPlugin } from './plugins/hessian-spectrum.js';
 import { hessianTracePlugin } from './plugins/hessian-trace.js';
 import { robustConditionNumberPlugin } from './plugins/robust-condition-number.js';
 import { topHessianEigenvaluesPlugin } from './plugins/top-hessian-eigenvalues.js';
-import { topHessianEigenvaluePlugin } from './top-hessian-eigenvalue.js';
 
 /** Registers the built-in analyses. */
 export function register(registry: Registry): Registry {
   return registry.register(
-    topHessianEigenvaluePlugin,
     topHessianEigenvaluesPlugin,
     hessianTracePlugin,
     hessianSpectrumPlugin,
