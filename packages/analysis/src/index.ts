@@ -1,7 +1,14 @@
-export * from './power-iteration.js';
-export * from './top-hessian-eigenvalue.js';
+export {
+  axpy,
+  dot,
+  norm,
+  powerIteration,
+  scaled,
+  type PowerIterationOptions,
+  type PowerIterationResult,
+} from '@tdx/tensor';
 export { register } from './register.js';
-export * from './spectral/vectors.js';
+export * from './top-hessian-eigenvalue.js';
 export * from './spectral/tridiagonal-eigen.js';
 export * from './spectral/lanczos.js';
 export * from './spectral/slq.js';
@@ -34,3 +41,4 @@ export * from './landscape/endpoints.js';
 export * from './landscape/evaluate.js';
 export * from './statistics/index.js';
 export * from './plugins/mean-field.js';
+export * from './curvature/curvature.js';

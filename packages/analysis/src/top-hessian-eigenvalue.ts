@@ -4,8 +4,7 @@
  * (else the current training batch), so values are comparable across steps.
  */
 import { definePlugin, z, type AnalysisInstance, type AnalysisOutput } from '@tdx/core';
-import { hvpFlat, type AnalysisTarget } from '@tdx/tensor';
-import { powerIteration } from './power-iteration.js';
+import { hvpFlat, powerIteration, type AnalysisTarget } from '@tdx/tensor';
 
 export const topHessianEigenvalueConfig = z.object({
   maxIterations: z.number().int().positive().default(100),

@@ -64,7 +64,7 @@ export function estimateLinearTransformer(
     layers: number;
     heads: number;
     parameterization: 'sparse' | 'full';
-    attention: 'linear' | 'softmax';
+    scores: 'linear' | 'softmax';
     covariateMlp?: { hidden: number } | undefined;
   },
   ctx: EstimateContext,
@@ -80,7 +80,7 @@ export function estimateLinearTransformer(
   const B = data.batchSize;
   const T = rows;
   const W = cols;
-  const softmax = c.attention === 'softmax' ? T * T : 0;
+  const softmax = c.scores === 'softmax' ? T * T : 0;
   const perHead = B * (2 * T * W + 2 * W * W + softmax);
   const activations = c.layers * (B * T * W + B * W * W + c.heads * perHead);
   const flops =

@@ -1,5 +1,5 @@
 /**
- * `gpt`: a decoder-only softmax Transformer, as the GPT of ../shared/reference/pytorch_workloads.py
+ * `gpt`: a decoder-only softmax Transformer, as the GPT of bench/reference/pytorch_workloads.py
  * and Zhang et al.'s GPT-2 setting: token and learned position embeddings, pre-LayerNorm blocks
  * with separate query/key/value/output projections (so each is its own Hessian block) and a GELU
  * MLP, a causal mask, a final LayerNorm and a linear head (or the token embedding, tied);

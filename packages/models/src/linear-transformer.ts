@@ -24,9 +24,9 @@
  *
  * Comparison variants with the same prompt, residual update and prediction (defaults keep the
  * model above exactly):
- * - `attention: 'softmax'`: each head adds P̃ Z M A with A the softmax over the keys i < n of
- *   the same scores Zᵀ Q̃ Z divided by a temperature (default √(d+1)), in place of the 1/n
- *   average (see prompt-softmax-attention.ts);
+ * - `scores: 'softmax'`: each head adds P̃ Z M A with A the softmax over the keys i < n of
+ *   the same scores Zᵀ Q̃ Z divided by `scale` (default √(d+1), as the attention kernels'
+ *   `scale` divides theirs), in place of the 1/n average (see prompt-softmax-attention.ts);
  * - `covariateMlp`: a trainable d → hidden → d MLP on every token's covariates before the
  *   first layer, labels untouched, as Ahn et al.'s `Transformer_MLP` (see covariate-mlp.ts).
  */
@@ -72,24 +72,26 @@ export const linearTransformerConfig = z
       .default(0.05)
       .describe('Standard deviation of the i.i.d. normal initialisation of every P and Q entry.'),
     parameterization: z.enum(['sparse', 'full']).default('sparse'),
-    attention: z
+    scores: z
       .enum(['linear', 'softmax'])
       .default('linear')
       .describe(
-        '`linear`: weights Zᵀ Q̃ Z / n (Ahn et al.); `softmax`: the softmax over the keys i < n of Zᵀ Q̃ Z / temperature.',
+        'How the scores Zᵀ Q̃ Z weight the values: `linear`, divided by n (Ahn et al.); `softmax`, the softmax over the keys i < n of Zᵀ Q̃ Z / scale. (Formerly `attention`; not an attention-kernel reference as in gpt, vit and text-transformer.)',
       ),
-    temperature: z
+    scale: z
       .number()
       .positive()
       .optional()
-      .describe('Softmax attention only: the scores are divided by it. Default √(d+1).'),
+      .describe(
+        "Softmax scores only: the scores are divided by it, as the kernels' `scale` divides theirs. Default √(d+1). (Formerly `temperature`.)",
+      ),
     covariateMlp: covariateMlpConfig
       .optional()
       .describe('A trainable MLP on the covariates before the first layer; absent: none.'),
   })
-  .refine((c) => c.temperature === undefined || c.attention === 'softmax', {
-    message: "temperature applies only to attention: 'softmax'",
-    path: ['temperature'],
+  .refine((c) => c.scale === undefined || c.scores === 'softmax', {
+    message: "scale applies only to scores: 'softmax'",
+    path: ['scale'],
   });
 
 export type LinearTransformerConfig = z.output<typeof linearTransformerConfig>;
@@ -147,7 +149,7 @@ export function buildLinearTransformer(
   // its blocks come first in the flat vector, as it comes first in the forward pass.
   const mlp = config.covariateMlp;
   const params = ParamSet.create(mlp ? [...covariateMlpBlocks(d, mlp, rng), ...specs] : specs);
-  const softmaxScale = 1 / (config.temperature ?? Math.sqrt(d + 1));
+  const softmaxScale = config.scale ?? Math.sqrt(d + 1);
 
   // Constants: the key mask (query row excluded) and, for `sparse`, the fixed corner of P̃.
   const keyMask = tf.keep(
@@ -178,7 +180,7 @@ export function buildLinearTransformer(
       const unflat = (x: Tensor) => tf.reshape(x, [batch, n + 1, d + 1]);
       let X = mlp ? applyCovariateMlp(inputs, values, mlp) : inputs;
       for (let l = 0; l < config.layers; l++) {
-        if (config.attention === 'softmax') {
+        if (config.scores === 'softmax') {
           const updates = Array.from({ length: config.heads }, (_, h) =>
             promptSoftmaxAttention(
               X,
@@ -228,8 +230,9 @@ export const linearTransformer = definePlugin({
   kind: 'model',
   name: 'linear-transformer',
   description:
-    'linear attention Z <- Z + (1/n) P Z M Zᵀ Q Z per layer (Ahn et al. 2023), prediction -Z[d, n]; softmax attention and a covariate MLP as options',
+    'linear attention Z <- Z + (1/n) P Z M Zᵀ Q Z per layer (Ahn et al. 2023), prediction -Z[d, n]; softmax scores and a covariate MLP as options',
   config: linearTransformerConfig,
+  renamedKeys: { attention: 'scores', temperature: 'scale' },
   create: (config, ctx): ModelBuilder => ({
     build: (info) => buildLinearTransformer(config, info, ctx.seed),
   }),

@@ -3,7 +3,7 @@
  * linear attention with the same data path. In the column convention (Z of shape
  * (d+1) x (n+1), one column per token, the query last), one head adds
  *
- *     P̃ Z M A,    A[i, j] = exp(S[i, j] / τ) / Σ_{k<n} exp(S[k, j] / τ)  for keys i < n,
+ *     P̃ Z M A,    A[i, j] = exp(S[i, j] / s) / Σ_{k<n} exp(S[k, j] / s)  for keys i < n,
  *                 S = Zᵀ Q̃ Z  (the scores of the linear model),
  *
  * so every token j (context and query) averages P̃ z_i over the context tokens i < n with
@@ -20,8 +20,8 @@ import { softmax, tf, type Tensor } from '@tdx/tensor';
 
 /**
  * One head's update for prompts X of shape [batch, n+1, d+1] (tokens as rows, the query last),
- * with the embedded (d+1) x (d+1) matrices P̃ and Q̃ and the inverse temperature `scale` = 1/τ.
- * Returns [batch, n+1, d+1]. Call inside tf.tidy.
+ * with the embedded (d+1) x (d+1) matrices P̃ and Q̃ and `scale` s, the divisor of the scores
+ * (as the attention kernels' `scale`). Returns [batch, n+1, d+1]. Call inside tf.tidy.
  */
 export function promptSoftmaxAttention(X: Tensor, P: Tensor, Q: Tensor, scale: number): Tensor {
   const [batch, tokens, width] = X.shape as [number, number, number];
@@ -32,7 +32,8 @@ export function promptSoftmaxAttention(X: Tensor, P: Tensor, Q: Tensor, scale: n
     tokens,
     width,
   ]); // X Q̃ᵀ
-  const logits = tf.mul(tf.matMul(queries, keys, false, true), scale); // [batch, n+1, n]
+  // Times 1/s rather than divided by s: the rounding tdx has always used for these logits.
+  const logits = tf.mul(tf.matMul(queries, keys, false, true), 1 / scale); // [batch, n+1, n]
   const weights = softmax(logits, -1);
   const values = tf.reshape(tf.matMul(tf.reshape(keys, [batch * n, width]), P, false, true), [
     batch,

@@ -63,8 +63,8 @@ interface Variant {
   layers: number;
   heads: number;
   sparse: boolean;
-  attention: 'linear' | 'softmax';
-  temperature?: number;
+  scores: 'linear' | 'softmax';
+  scale?: number;
   mlp?: Activation;
 }
 
@@ -72,7 +72,7 @@ interface Variant {
  * Float64 reference, column convention (Z is (d+1) x (n+1), the query last):
  *   covariate MLP: x_j <- W_outᵀ act(W_inᵀ x_j + b_in) + b_out for every token, labels kept;
  *   linear:  Z <- Z + Σ_h (1/n) P̃_h Z M Zᵀ Q̃_h Z;
- *   softmax: Z <- Z + Σ_h P̃_h Z M A_h, A_h[i, j] = softmax over i < n of (Zᵀ Q̃_h Z)[i, j] / τ;
+ *   softmax: Z <- Z + Σ_h P̃_h Z M A_h, A_h[i, j] = softmax over i < n of (Zᵀ Q̃_h Z)[i, j] / s;
  *   prediction -Z[d, n].
  */
 function referencePrediction(model: Model, prompt: Matrix, v: Variant): number {
@@ -104,7 +104,7 @@ function referencePrediction(model: Model, prompt: Matrix, v: Variant): number {
     });
     Z = transpose(columns);
   }
-  const tau = v.temperature ?? Math.sqrt(d + 1);
+  const scale = v.scale ?? Math.sqrt(d + 1);
   for (let l = 0; l < v.layers; l++) {
     const ZM = Z.map((row) => row.map((x, j) => (j < n ? x : 0)));
     let update = Z.map((row) => row.map(() => 0));
@@ -113,12 +113,12 @@ function referencePrediction(model: Model, prompt: Matrix, v: Variant): number {
       const Q = embed(read(linearTransformerBlockName(l, h, 'Q')), false);
       const S = matmul(matmul(transpose(Z), Q), Z); // (n+1) x (n+1), S[i][j]: key i, query j
       let term: Matrix;
-      if (v.attention === 'linear') {
+      if (v.scores === 'linear') {
         term = matmul(matmul(P, ZM), S).map((row) => row.map((x) => x / n));
       } else {
         const A = S.map((row) => row.map(() => 0));
         for (let j = 0; j <= n; j++) {
-          const logits = Array.from({ length: n }, (_, i) => S[i]![j]! / tau);
+          const logits = Array.from({ length: n }, (_, i) => S[i]![j]! / scale);
           const top = Math.max(...logits);
           const e = logits.map((s) => Math.exp(s - top));
           const total = e.reduce((a, b) => a + b, 0);
@@ -142,8 +142,8 @@ function options(
     heads: v.heads,
     initStd: 0.3,
     parameterization: v.sparse ? 'sparse' : 'full',
-    attention: v.attention,
-    ...(v.temperature === undefined ? {} : { temperature: v.temperature }),
+    scores: v.scores,
+    ...(v.scale === undefined ? {} : { scale: v.scale }),
     ...(v.mlp ? { covariateMlp: { hidden: 5, activation: v.mlp } } : {}),
     ...extra,
   };
@@ -226,17 +226,17 @@ function reluPatternIsFixed(model: Model, prompts: Matrix[], u: Float64Array, h:
 
 for (const backend of exactnessBackends()) {
   describe(`linear-transformer variants [${backend}]`, () => {
-    it('softmax attention matches a float64 reference: both parameterisations, L = 2, H = 2, two temperatures', async () => {
+    it('softmax attention matches a float64 reference: both parameterisations, L = 2, H = 2, two scales', async () => {
       await useBackend(backend);
       const data = iclBatch(21, 4, 3, 6);
       for (const sparse of [true, false]) {
-        for (const temperature of [undefined, 0.7]) {
+        for (const scale of [undefined, 0.7]) {
           const v: Variant = {
             layers: 2,
             heads: 2,
             sparse,
-            attention: 'softmax',
-            ...(temperature === undefined ? {} : { temperature }),
+            scores: 'softmax',
+            ...(scale === undefined ? {} : { scale }),
           };
           const model = buildLinearTransformer(options(v), data.info, 8);
           const predicted = tf.tidy(() =>
@@ -256,10 +256,10 @@ for (const backend of exactnessBackends()) {
       await useBackend(backend);
       const data = iclBatch(22, 4, 3, 6);
       const cases: Variant[] = [
-        { layers: 2, heads: 2, sparse: true, attention: 'linear', mlp: 'relu' },
-        { layers: 2, heads: 2, sparse: false, attention: 'linear', mlp: 'tanh' },
-        { layers: 2, heads: 2, sparse: true, attention: 'softmax', mlp: 'gelu' },
-        { layers: 1, heads: 3, sparse: false, attention: 'softmax', mlp: 'relu' },
+        { layers: 2, heads: 2, sparse: true, scores: 'linear', mlp: 'relu' },
+        { layers: 2, heads: 2, sparse: false, scores: 'linear', mlp: 'tanh' },
+        { layers: 2, heads: 2, sparse: true, scores: 'softmax', mlp: 'gelu' },
+        { layers: 1, heads: 3, sparse: false, scores: 'softmax', mlp: 'relu' },
       ];
       for (const v of cases) {
         const model = buildLinearTransformer(options(v), data.info, 9);
@@ -286,7 +286,7 @@ for (const backend of exactnessBackends()) {
         [3, 2],
       ] as const) {
         const model = buildLinearTransformer(
-          { layers, heads, initStd: 0.5, attention: 'softmax' },
+          { layers, heads, initStd: 0.5, scores: 'softmax' },
           data.info,
           3,
         );
@@ -311,7 +311,7 @@ for (const backend of exactnessBackends()) {
       await useBackend(backend);
       const data = iclBatch(24, 8, 3, 5);
       for (const sparse of [true, false]) {
-        const v: Variant = { layers: 2, heads: 2, sparse, attention: 'softmax' };
+        const v: Variant = { layers: 2, heads: 2, sparse, scores: 'softmax' };
         const model = buildLinearTransformer(options(v), data.info, 4);
         await expectExactHvp(model, data.batch, { seed: 5 });
         const errors = finiteDifferenceErrors(model, data.batch, 6);
@@ -326,8 +326,8 @@ for (const backend of exactnessBackends()) {
       await useBackend(backend);
       const data = iclBatch(25, 8, 3, 5);
       const cases: Variant[] = [
-        { layers: 2, heads: 2, sparse: true, attention: 'linear', mlp: 'tanh' },
-        { layers: 2, heads: 2, sparse: false, attention: 'softmax', mlp: 'gelu' },
+        { layers: 2, heads: 2, sparse: true, scores: 'linear', mlp: 'tanh' },
+        { layers: 2, heads: 2, sparse: false, scores: 'softmax', mlp: 'gelu' },
       ];
       for (const v of cases) {
         const model = buildLinearTransformer(options(v), data.info, 5);
@@ -344,8 +344,8 @@ for (const backend of exactnessBackends()) {
       await useBackend(backend);
       const data = iclBatch(26, 4, 3, 5);
       const cases: Variant[] = [
-        { layers: 2, heads: 2, sparse: true, attention: 'linear', mlp: 'relu' },
-        { layers: 2, heads: 2, sparse: false, attention: 'softmax', mlp: 'relu' },
+        { layers: 2, heads: 2, sparse: true, scores: 'linear', mlp: 'relu' },
+        { layers: 2, heads: 2, sparse: false, scores: 'softmax', mlp: 'relu' },
       ];
       for (const v of cases) {
         const model = buildLinearTransformer(options(v), data.info, 6);
@@ -365,8 +365,8 @@ for (const backend of exactnessBackends()) {
       await useBackend(backend);
       const data = iclBatch(24, 8, 3, 5);
       const cases: Array<[string, Variant]> = [
-        ['Softmax', { layers: 2, heads: 2, sparse: true, attention: 'softmax' }],
-        ['Tanh', { layers: 2, heads: 2, sparse: true, attention: 'linear', mlp: 'tanh' }],
+        ['Softmax', { layers: 2, heads: 2, sparse: true, scores: 'softmax' }],
+        ['Tanh', { layers: 2, heads: 2, sparse: true, scores: 'linear', mlp: 'tanh' }],
       ];
       for (const [kernel, v] of cases) {
         const model = buildLinearTransformer(options(v), data.info, 4);
@@ -386,7 +386,7 @@ for (const backend of exactnessBackends()) {
       await useBackend(backend);
       const data = iclBatch(27, 6, 3, 5);
       const model = buildLinearTransformer(
-        options({ layers: 2, heads: 2, sparse: true, attention: 'softmax', mlp: 'gelu' }),
+        options({ layers: 2, heads: 2, sparse: true, scores: 'softmax', mlp: 'gelu' }),
         data.info,
         1,
       );
@@ -442,12 +442,24 @@ describe('linear-transformer variants', () => {
     await useBackend('cpu');
     const registry = register(Registry.create());
     expect(
-      registry.check('model', { name: 'linear-transformer', temperature: 2 }, 'model').problems,
+      registry.check('model', { name: 'linear-transformer', scale: 2 }, 'model').problems,
     ).toEqual([
       expect.objectContaining({
-        path: 'model.temperature',
-        message: "temperature applies only to attention: 'softmax'",
+        path: 'model.scale',
+        message: "scale applies only to scores: 'softmax'",
       }),
+    ]);
+    // The former keys attention and temperature still resolve, each with a notice.
+    const former = registry.check(
+      'model',
+      { name: 'linear-transformer', attention: 'softmax', temperature: 2 },
+      'model',
+    );
+    expect(former.problems).toEqual([]);
+    expect(former.resolved!.config).toMatchObject({ scores: 'softmax', scale: 2 });
+    expect(former.notices).toEqual([
+      'model.attention: "attention" is now called "scores"; the old name still works',
+      'model.temperature: "temperature" is now called "scale"; the old name still works',
     ]);
     expect(
       registry.check(
@@ -458,7 +470,7 @@ describe('linear-transformer variants', () => {
     ).toBe('model.covariateMlp.activation');
     const builder = registry.create<ModelBuilder>('model', {
       name: 'linear-transformer',
-      attention: 'softmax',
+      scores: 'softmax',
       covariateMlp: { hidden: 7, activation: 'tanh' },
       heads: 2,
     });

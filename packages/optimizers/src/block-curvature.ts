@@ -1,9 +1,9 @@
 /**
  * The largest-magnitude eigenvalue of each diagonal block H_bb of the Hessian, by power
- * iteration on Hessian-vector products whose vector is zero outside block b (so H v, restricted
- * to b, is H_bb v_b). Host arithmetic in float64.
+ * iteration (@tdx/tensor's, float64 on the host) on Hessian-vector products whose vector is
+ * zero outside block b (so H v, restricted to b, is H_bb v_b).
  */
-import { Rng, tf, type OptimizerContext, type ParamValues } from '@tdx/tensor';
+import { powerIteration, Rng, tf, type OptimizerContext, type ParamValues } from '@tdx/tensor';
 
 export interface BlockCurvatureOptions {
   maxIterations: number;
@@ -19,13 +19,6 @@ export interface BlockCurvature {
   converged: boolean;
 }
 
-function normalise(v: Float64Array): Float64Array {
-  let sum = 0;
-  for (const x of v) sum += x * x;
-  const norm = Math.sqrt(sum);
-  return norm === 0 ? v : v.map((x) => x / norm);
-}
-
 export function blockCurvature(
   context: OptimizerContext,
   params: ParamValues,
@@ -34,9 +27,7 @@ export function blockCurvature(
 ): BlockCurvature {
   const shape = params[block]!.shape;
   const rng = new Rng(options.seed).fork('block-curvature', block);
-  let v = normalise(rng.normalArray(params[block]!.size));
-  let estimate = 0;
-  for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
+  const apply = (v: Float64Array): Float64Array => {
     // The product leaves the tidy as a tensor: a typed array returned from tf.tidy is walked
     // element by element in search of tensors.
     const hv = tf.tidy(() => {
@@ -47,16 +38,16 @@ export function blockCurvature(
     });
     const w = Float64Array.from(hv.dataSync());
     hv.dispose();
-    let rayleigh = 0;
-    for (let i = 0; i < w.length; i++) rayleigh += v[i]! * w[i]!;
-    const next = Math.abs(rayleigh);
-    const converged =
-      iteration > 1 && Math.abs(next - estimate) <= options.tolerance * Math.max(next, 1e-30);
-    estimate = next;
-    if (converged) return { eigenvalue: estimate, iterations: iteration, converged: true };
-    const nextV = normalise(w);
-    if (nextV === w) return { eigenvalue: 0, iterations: iteration, converged: true }; // H_bb v = 0
-    v = nextV;
-  }
-  return { eigenvalue: estimate, iterations: options.maxIterations, converged: false };
+    return w;
+  };
+  const result = powerIteration(apply, params[block]!.size, {
+    start: rng.normalArray(params[block]!.size),
+    maxIterations: options.maxIterations,
+    tolerance: options.tolerance,
+  });
+  return {
+    eigenvalue: Math.abs(result.eigenvalue),
+    iterations: result.iterations,
+    converged: result.converged,
+  };
 }

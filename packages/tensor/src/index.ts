@@ -6,11 +6,18 @@ export * from './contracts.js';
 export * from './tree.js';
 export * from './autodiff/gradients.js';
 export * from './autodiff/ops.js';
+export { fdDirectionalDerivative, fdHessianVectorProduct } from './autodiff/finite-differences.js';
 export {
-  fdDirectionalDerivative,
-  fdHessianVectorProduct,
+  axpy,
+  dot,
+  norm,
+  normalized,
+  powerIteration,
   relativeError,
-} from './autodiff/finite-differences.js';
+  scaled,
+  type PowerIterationOptions,
+  type PowerIterationResult,
+} from './linalg/host.js';
 
 export { REPLACED_GRADIENT_KERNELS, withStockGradient } from './autodiff/exact-gradients.js';
 export {

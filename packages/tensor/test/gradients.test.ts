@@ -17,7 +17,8 @@ import {
   type Scalar,
 } from '../src/index.js';
 import { describeEachBackend } from './support/backends.js';
-import { fdHessianVectorProduct, relativeError } from '../src/autodiff/finite-differences.js';
+import { fdHessianVectorProduct } from '../src/autodiff/finite-differences.js';
+import { relativeError } from '../src/linalg/host.js';
 
 /** The dense Hessian from n Hessian-vector products with unit vectors, in float64. */
 function denseHessian(loss: LossFunction, params: ParamSet): Float64Array[] {

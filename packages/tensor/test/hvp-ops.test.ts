@@ -14,12 +14,10 @@ import {
 } from '../src/index.js';
 import { describeEachBackend } from './support/backends.js';
 import {
-  dot,
   fdDirectionalDerivative,
   fdHessianVectorProduct,
-  norm,
-  relativeError,
 } from '../src/autodiff/finite-differences.js';
+import { dot, norm, relativeError } from '../src/linalg/host.js';
 import { OP_CASES, type OpCase } from './support/op-cases.js';
 
 function withCase<T>(name: string, fn: (c: OpCase, params: ParamSet, rng: Rng) => T): T {

@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { gradFlat, hvpFlat, ParamSet, Rng, tf, type Tensor } from '../src/index.js';
 import { withStockLeanGradients } from '../src/autodiff/lean-gradients.js';
 import { withCopyingSaves } from '../src/autodiff/shared-saves.js';
-import { relativeError } from '../src/autodiff/finite-differences.js';
+import { relativeError } from '../src/linalg/host.js';
 import { describeEachBackend } from './support/backends.js';
 import { OP_CASES } from './support/op-cases.js';
 

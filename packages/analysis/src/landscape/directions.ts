@@ -4,9 +4,8 @@
  * with what results should say about it.
  */
 import { deriveSeed, TdxError } from '@tdx/core';
-import type { AnalysisTarget, Batch, ParamSet } from '@tdx/tensor';
+import { dot, norm, type AnalysisTarget, type Batch, type ParamSet } from '@tdx/tensor';
 import { hessianOperator } from '../curvature/operators.js';
-import { dot, norm } from '../spectral/vectors.js';
 import { directionKind, type DirectionKind, type LossLandscapeConfig } from './config.js';
 import { readRunEndpoint, type Endpoint, type InitialParameters } from './endpoints.js';
 import { randomDirection, type BlockDirectionInfo } from './random-direction.js';

@@ -21,7 +21,7 @@
  * Norms are computed in float64 from the float32 weights; the draw is one Rng stream over the
  * trainable blocks in order, so a seed gives the same direction on every backend.
  */
-import { Rng } from '@tdx/tensor';
+import { norm, Rng } from '@tdx/tensor';
 import { filterLayout, filterNorms, isOneDimensional } from './filters.js';
 
 export const NORMALIZATIONS = ['filter', 'layer', 'none'] as const;
@@ -46,12 +46,6 @@ export interface BlockDirectionInfo {
   /** ‖w_b‖ and ‖d_b‖ over the block. */
   weightNorm: number;
   directionNorm: number;
-}
-
-function norm(values: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[i]! * values[i]!;
-  return Math.sqrt(s);
 }
 
 /** The normalised direction of one block from its raw draw r (a new array). */

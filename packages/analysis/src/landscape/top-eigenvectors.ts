@@ -8,8 +8,8 @@
  * Memory: the basis is steps × dimension float64 values.
  */
 import { TdxError } from '@tdx/core';
+import { norm } from '@tdx/tensor';
 import { lanczos } from '../spectral/lanczos.js';
-import { norm } from '../spectral/vectors.js';
 import { symmetricEigen } from '../spectral/symmetric-eigen.js';
 
 export interface Eigenpair {

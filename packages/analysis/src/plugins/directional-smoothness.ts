@@ -20,8 +20,7 @@ import {
   type AnalysisOutput,
   type FigureSpec,
 } from '@tdx/core';
-import { gradFlat, hvpFlat, type AnalysisTarget } from '@tdx/tensor';
-import { dot, norm } from '../spectral/vectors.js';
+import { dot, gradFlat, hvpFlat, norm, type AnalysisTarget } from '@tdx/tensor';
 
 export const directionalSmoothnessConfig = z.object({});
 

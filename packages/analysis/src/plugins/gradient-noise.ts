@@ -36,8 +36,7 @@ import {
   type AnalysisOutput,
   type FigureSpec,
 } from '@tdx/core';
-import { Rng, tf, valueAndGrad, type AnalysisTarget, type ParamSet } from '@tdx/tensor';
-import { dot } from '../spectral/vectors.js';
+import { dot, Rng, tf, valueAndGrad, type AnalysisTarget, type ParamSet } from '@tdx/tensor';
 import {
   gaussianControlNormsFromGram,
   gaussianControlNormsFromRows,

@@ -1,6 +1,6 @@
 /** Hutchinson's trace estimator: tr(H) ≈ mean of vᵀHv over Rademacher vectors v. */
+import { dot } from '@tdx/tensor';
 import { randomStart } from './lanczos.js';
-import { dot } from './vectors.js';
 
 export interface TraceEstimate {
   trace: number;

@@ -5,8 +5,10 @@
  *
  * `probability` (default): densities on a common grid become probability masses (density × Δt,
  * normalised), so the value is bounded by ln 2 and does not change when the grid is refined.
- * `raw-density`: the same formula on the raw density values, which is what makes the paper's
- * JS⁰ reach the hundreds; it scales with 1/Δt, so only orderings are portable (seeds.md §2b).
+ * `raw-density`: the same formula on the raw density values, which is what makes the JS⁰ that
+ * Zhang et al. (2024, arXiv:2402.16788) tabulate for Transformers reach the hundreds, far above
+ * ln 2; it scales with 1/Δt (the grid step), so only orderings are portable (the
+ * Jensen–Shannon tests in packages/analysis/test/spectral.test.ts show both).
  */
 export type JsMode = 'probability' | 'raw-density';
 

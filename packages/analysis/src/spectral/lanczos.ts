@@ -4,8 +4,7 @@
  * default) keeps the basis orthogonal in finite precision, which keeps spurious copies of the
  * extreme eigenvalues ("ghosts") out of the Ritz values.
  */
-import { Rng } from '@tdx/tensor';
-import { axpy, dot, norm, scaled } from './vectors.js';
+import { axpy, dot, norm, Rng, scaled } from '@tdx/tensor';
 
 export type StartDistribution = 'gaussian' | 'rademacher';
 

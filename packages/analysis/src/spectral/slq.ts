@@ -5,8 +5,14 @@
  * over probes estimates the eigenvalue distribution, which is then broadened by Gaussians onto
  * a grid.
  *
- * The public tools disagree on every setting (seeds.md §6), so each is explicit here, with
- * presets that match PyHessian, Zhang et al. (2024) and hessian-eigenthings.
+ * The public tools disagree on every setting (start vector, Lanczos steps, probes,
+ * reorthogonalisation, broadening, grid, how batches combine): PyHessian (Yao et al. 2020,
+ * arXiv:1912.07145; github.com/amirgholami/PyHessian), Zhang et al. (2024, arXiv:2402.16788;
+ * github.com/zyushun/hessian-spectrum), pytorch-hessian-eigenthings
+ * (github.com/noahgolmant/pytorch-hessian-eigenthings) and Ghorbani, Krishnan & Xiao (2019,
+ * arXiv:1901.10159). So each setting is explicit here, with presets that match PyHessian,
+ * Zhang et al. and hessian-eigenthings (SLQ_PRESETS below; packages/analysis/README.md lists
+ * them).
  */
 import { lanczos, type StartDistribution } from './lanczos.js';
 import { tridiagonalEigen } from './tridiagonal-eigen.js';

@@ -8,18 +8,6 @@ import type { ParamSet } from '../param-set.js';
 import { tf } from '../tf.js';
 import { gradFlat, type LossFunction } from './gradients.js';
 
-export const norm = (a: ArrayLike<number>): number =>
-  Math.sqrt(Array.from(a).reduce((s, x) => s + x * x, 0));
-export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
-  Array.from(a).reduce((s, x, i) => s + x * b[i]!, 0);
-
-/** ||a - b|| / max(||b||, floor): the relative error used by derivative checks. */
-
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-6): number {
-  const diff = Array.from(a).map((x, i) => x - b[i]!);
-  return norm(diff) / Math.max(norm(b), floor);
-}
-
 /**
  * d/ds g(w + s v) at s = 0 for a vector-valued g of the parameters, by central differences
  * with one Richardson step: (4 D(h/2) - D(h)) / 3. Leaves the parameters at w.
