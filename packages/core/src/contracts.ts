@@ -117,6 +117,11 @@ export interface AnalysisInstance {
 /** What a reporter gets besides the data: the registry, to create analysis instances. */
 export interface ReportContext {
   registry: Registry;
+  /**
+   * Records a part of the report that could not be made (an analysis's figures threw): the
+   * report is still written without it, and the problem is reported as the reporter's error.
+   */
+  problem?(message: string): void;
 }
 
 /**

@@ -22,7 +22,9 @@ export async function runReporters(
       const reporter = registry.create<ReporterInstance>('reporter', flattenRef(ref), {
         path: `reporters[${i}]`,
       });
-      files.push(...(await reporter.report(data, { registry })));
+      const problems: string[] = [];
+      files.push(...(await reporter.report(data, { registry, problem: (m) => problems.push(m) })));
+      for (const message of problems) errors.push(`reporter "${ref.label}": ${message}`);
     } catch (error) {
       errors.push(
         `reporter "${ref.label}" failed: ${error instanceof Error ? error.message : String(error)}`,

@@ -15,6 +15,7 @@ import {
   type RunData,
   type RunIdentity,
 } from '@tdx/core';
+import { isNotLoaded, messageOf } from './plugin-errors.js';
 
 type AnalysisRuns = Array<{ run: RunIdentity; file: AnalysisFile }>;
 
@@ -64,9 +65,11 @@ function ownFigures(
       file: run.analyses[label]!,
     }));
     return instance.figures?.(input);
-  } catch {
-    // Not registered here (a plugin module of the spec's, not loaded), or its figures failed:
-    // the default figure still shows the values.
+  } catch (error) {
+    // Not registered here (a plugin module of the spec's, not loaded): the default figure
+    // still shows the values. Any other failure is a bug to report, not to hide.
+    if (!isNotLoaded(error))
+      ctx.problem?.(`the figures of analysis "${label}" failed: ${messageOf(error)}`);
     return undefined;
   }
 }

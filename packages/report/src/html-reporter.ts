@@ -15,6 +15,7 @@ import {
 } from './experiment-figures.js';
 import { reportPage, type RenderedSection } from './page.js';
 import { writeReportFile } from './write-file.js';
+import { isNotLoaded, messageOf } from './plugin-errors.js';
 
 export const htmlReporter = definePlugin({
   kind: 'reporter',
@@ -57,7 +58,11 @@ export function reporterSections(data: ExperimentData, ctx: ReportContext): Repo
       });
       const section = reporter.section?.(data, ctx);
       return section ? [section] : [];
-    } catch {
+    } catch (error) {
+      // A reporter of a plugin module not loaded here costs its section; any other failure
+      // is reported.
+      if (!isNotLoaded(error))
+        ctx.problem?.(`the section of reporter reporters[${i}] failed: ${messageOf(error)}`);
       return [];
     }
   });

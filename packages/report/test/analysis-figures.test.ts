@@ -140,17 +140,35 @@ describe('analysis figures', () => {
     );
   });
 
-  it('fall back when the analysis draws nothing or fails to', () => {
-    for (const draw of [
-      () => [],
-      () => {
-        throw new Error('bad data');
-      },
-    ]) {
+  it('fall back when the analysis draws nothing or fails to; a failure is reported, not hidden', () => {
+    const cases: Array<[() => FigureSpec[], string[]]> = [
+      [() => [], []],
+      [
+        () => {
+          throw new Error('bad data');
+        },
+        ['the figures of analysis "noise" failed: bad data'],
+      ],
+    ];
+    for (const [draw, expected] of cases) {
       const registry = createRegistry().register(noisePlugin(draw));
-      const figures = analysisFigures(experiment(runs()), { registry });
+      const problems: string[] = [];
+      const figures = analysisFigures(experiment(runs()), {
+        registry,
+        problem: (m) => problems.push(m),
+      });
       expect(figures.map((f) => f.id)).toEqual(['analysis-noise']);
+      expect(problems).toEqual(expected);
     }
+  });
+
+  it('report nothing for an analysis whose plugin is not loaded here', () => {
+    const problems: string[] = [];
+    analysisFigures(experiment(runs()), {
+      registry: createRegistry(),
+      problem: (m) => problems.push(m),
+    });
+    expect(problems).toEqual([]);
   });
 
   it('are none for an analysis whose records carry no value', () => {
