@@ -81,6 +81,7 @@ function fakeTarget(
   a: Host,
   options: {
     metrics?: Record<string, number>;
+    hyperparameters?: Record<string, number>;
     particles?: boolean;
     meanField?: boolean;
     heads?: number;
@@ -130,6 +131,9 @@ function fakeTarget(
     lossOn: () => loss,
     analysisBatch: () => batch,
     ...(options.metrics ? { optimizerMetrics: () => options.metrics! } : {}),
+    ...(options.hyperparameters
+      ? { optimizerHyperparameters: () => options.hyperparameters! }
+      : {}),
   } as unknown as AnalysisTarget;
   return {
     target,
@@ -302,7 +306,7 @@ describe.each(exactnessBackends())('mean-field [%s]', (backend) => {
     f.dispose();
   });
 
-  it('reads τ from the optimizer, records null without, and checks a reported decay', () => {
+  it("reads τ from the optimizer's metrics, records null without, and checks its decay (a hyperparameter)", () => {
     const [w, c, a] = [draw(1), draw(2, 1, 0.3), draw(3)];
     const config = meanFieldConfig.parse({ weightDecay: 0.01 });
     const timed = fakeTarget(w, c, a, { metrics: { tau: 0.37, lr: 0.1 } });
@@ -313,7 +317,10 @@ describe.each(exactnessBackends())('mean-field [%s]', (backend) => {
     const data = meanField(untimed.target, config).data;
     expect(data.tau).toBeNull();
     expect(data.tauReason).toMatch(/reports no tau/);
-    const decayed = fakeTarget(w, c, a, { metrics: { tau: 1, weightDecay: 0.1 } });
+    const decayed = fakeTarget(w, c, a, {
+      metrics: { tau: 1 },
+      hyperparameters: { weightDecay: 0.1 },
+    });
     expect(() => meanField(decayed.target, config)).toThrow(/differs from the optimizer's 0.1/);
     // Without weightDecay of its own, the analysis takes the optimizer's λ.
     const own = meanField(decayed.target, meanFieldConfig.parse({})).data;

@@ -280,9 +280,9 @@ export function gradientFlow(
       stepSize: state.step,
       rejected: state.rejected,
       evaluations: state.evaluations,
-      weightDecay: config.weightDecay,
       ...(config.method === 'heun' ? { curvature: state.curvature } : {}),
     }),
+    hyperparameters: () => ({ weightDecay: config.weightDecay }),
   };
 }
 

@@ -122,3 +122,43 @@ it('rejects bad optimizer configs with the path, value and rule', () => {
     registry.check('optimizer', { name: 'adam', lr: 1e-3, b2: 1 }, 'optimizers[1]').problems,
   ).toEqual([{ path: 'optimizers[1].b2', message: 'must be < 1', value: 1 }]);
 });
+
+describe('chain: metrics and hyperparameters', () => {
+  const reporting = (
+    metrics: Record<string, number>,
+    hyperparameters: Record<string, number> = {},
+  ): GradientTransformation<null> => ({
+    init: () => null,
+    update: (grads, state) => ({ updates: grads, state }),
+    metrics: () => metrics,
+    hyperparameters: () => hyperparameters,
+  });
+
+  it('are the union of the transformations', () => {
+    const c = chain(reporting({ a: 1 }, { weightDecay: 0.1 }), reporting({ b: 2 }));
+    expect(c.metrics!(c.init({}))).toEqual({ a: 1, b: 2 });
+    expect(c.hyperparameters!()).toEqual({ weightDecay: 0.1 });
+  });
+
+  it('refuse a name reported twice, naming both transformations', () => {
+    const c = chain(reporting({ tau: 1 }), reporting({}), reporting({ tau: 2 }));
+    expect(() => c.metrics!(c.init({}))).toThrow(
+      'chain: transformations 0 and 2 both report the metric "tau"',
+    );
+    const h = chain(reporting({}, { weightDecay: 0 }), reporting({}, { weightDecay: 0 }));
+    expect(() => h.hyperparameters!()).toThrow('both report the hyperparameter "weightDecay"');
+  });
+
+  it('sgd and adam report weightDecay as a hyperparameter, never among the logged metrics', () => {
+    const registry = register(Registry.create());
+    for (const name of ['sgd', 'adam']) {
+      const opt = registry.create<GradientTransformation<unknown>>('optimizer', {
+        name,
+        lr: 0.1,
+        weightDecay: 0.01,
+      });
+      expect(opt.hyperparameters!()).toEqual({ weightDecay: 0.01 });
+      expect(Object.keys(opt.metrics!(opt.init({})))).not.toContain('weightDecay');
+    }
+  });
+});

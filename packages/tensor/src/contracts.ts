@@ -154,6 +154,12 @@ export interface GradientTransformation<S = OptimizerState> {
    * step sizes taken; an integrator's current step size). Plain numbers from the state only.
    */
   metrics?(state: S): Record<string, number>;
+
+  /**
+   * Optional: the constant settings it applies that an analysis may need to know (`weightDecay`:
+   * the λ of the objective the training minimises). Not logged: they are in the run's spec.
+   */
+  hyperparameters?(): Record<string, number>;
 }
 
 /** What the built-in trainer hands to analyses: the model at the current state of training. */
@@ -176,6 +182,8 @@ export interface AnalysisTarget {
   lastUpdate?(): Float64Array | undefined;
   /** The optimizer's numbers for the current state (`tau`: the training time elapsed). */
   optimizerMetrics?(): Record<string, number>;
+  /** The optimizer's constant settings (`weightDecay`), apart from its metrics. */
+  optimizerHyperparameters?(): Record<string, number>;
 }
 
 function hasMethods(value: unknown, methods: string[]): boolean {

@@ -38,7 +38,7 @@ function decayAndTime(
   config: MeanFieldConfig,
 ): { lambda: number; tau: number | null } {
   const metrics = target.optimizerMetrics?.();
-  const reported = metrics?.weightDecay;
+  const reported = target.optimizerHyperparameters?.().weightDecay;
   const lambda = config.weightDecay ?? reported;
   if (lambda === undefined)
     throw new TdxError(

@@ -14,7 +14,7 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<n
           : zipValues([updates, params], ([u, p]) => tf.add(u!, tf.mul(p!, weightDecay))),
       state,
     }),
-    // Logged with the loss, so that analyses of the regularised objective know λ.
-    metrics: () => ({ weightDecay }),
+    // So that analyses of the regularised objective (mean-field's Q) know λ.
+    hyperparameters: () => ({ weightDecay }),
   };
 }

@@ -206,6 +206,7 @@ export function startMinibatchSession(
         step: stepsDone,
         lossOn: (batch) => (values) => model.loss(values, batch),
         optimizerMetrics: () => optimizer.metrics?.(state) ?? {},
+        optimizerHyperparameters: () => optimizer.hyperparameters?.() ?? {},
         lastUpdate: () => {
           if (!lastUpdates) return undefined;
           const flat = new Float64Array(trainable.size);
