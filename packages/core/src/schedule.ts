@@ -3,7 +3,8 @@
  * run of `steps` updates has states 0..steps and the last one is always recorded.
  */
 
-export interface Schedule {
+/** When an analysis runs, or metrics are logged (a learning-rate schedule is @tdx/optimizers'). */
+export interface StepTiming {
   /** Every K states: 0, K, 2K, ... and the final state. */
   every?: number | undefined;
   /** Exactly these states. */
@@ -11,7 +12,7 @@ export interface Schedule {
 }
 
 /** The states at which a schedule fires. With neither `every` nor `at`: the final state only. */
-export function scheduledSteps(schedule: Schedule, steps: number): Set<number> {
+export function scheduledSteps(schedule: StepTiming, steps: number): Set<number> {
   const out = new Set<number>();
   if (schedule.every !== undefined) {
     for (let t = 0; t <= steps; t += schedule.every) out.add(t);
