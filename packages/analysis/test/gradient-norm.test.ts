@@ -8,7 +8,8 @@ import {
   type Batch,
   exactnessBackends,
 } from '@tdx/tensor';
-import { gradientNorm, gradientNormConfig } from '../src/index.js';
+import { gradientNorm } from '../src/index.js';
+import { gradientNormConfig } from '../src/plugins/gradient-norm.js';
 
 describe.each(exactnessBackends())('gradient-norm [%s]', (backend) => {
   beforeAll(async () => {
