@@ -11,20 +11,27 @@
 import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { BackendInstance } from './contracts.js';
+import type { BackendInfo, BackendInstance } from './contracts.js';
 import { TdxError } from './errors.js';
 import type { EventListener, ExperimentResult, RunResult } from './events.js';
 import { readExperiment, type ExperimentFile } from './experiment-reader.js';
 import { loadPluginModules } from './plugin-loader.js';
 
 import { runInPool } from './pool/process-pool.js';
+import type { WorkerRegistrySetup } from './pool/worker-registry.js';
 import type { Registry } from './registry.js';
 import { runReporters } from './reports.js';
 import { fsErrorCode, ioError, makeDirs, writeJsonAtomic } from './run-directory.js';
-import { executeRun, type CheckpointPolicy, type ExecutedRun } from './run-executor.js';
-import { needsWork, runSource } from './run-source.js';
+import {
+  executeRun,
+  type CheckpointPolicy,
+  type ExecutedRun,
+  type RunContext,
+} from './run-executor.js';
+import { needsWork, runSource, type RunSource } from './run-source.js';
+import type { PlannedRun } from './spec/expand.js';
 import { resolveExperiment } from './spec/resolve.js';
-import { flattenRef, specToJson } from './spec/schema.js';
+import { flattenRef, specToJson, type ResolvedSpec } from './spec/schema.js';
 import { overriddenSource, type SpecSource } from './spec/source.js';
 
 export interface RunExperimentOptions {
@@ -76,6 +83,39 @@ export async function runExperiment(
 ): Promise<ExperimentResult> {
   const emit: EventListener = options.onEvent ?? (() => {});
   const registry = options.registry.child();
+  const { spec, runs, notices, baseDir } = await resolveWithOptions(rawSpec, options, registry);
+  const workers = checkWorkerOptions(options);
+  const backend = await registry
+    .create<BackendInstance>('backend', flattenRef(spec.backend), { path: 'backend' })
+    .activate();
+  const dir = resolve(options.outDir ?? 'runs', spec.name);
+  const experiment: Experiment = { spec, runs, dir, backend, registry, baseDir, emit, options };
+  openExperimentFolder(experiment, workers, notices);
+  const results = await executeRuns(experiment, workers);
+  return report(experiment, results);
+}
+
+/** An experiment under way: what every phase after resolution works with. */
+interface Experiment {
+  spec: ResolvedSpec;
+  runs: PlannedRun[];
+  /** <outDir>/<spec name>. */
+  dir: string;
+  backend: BackendInfo;
+  /** A child of the caller's registry, with the spec's plugins. */
+  registry: Registry;
+  /** The folder the spec's relative plugin paths are resolved from. */
+  baseDir: string;
+  emit: EventListener;
+  options: RunExperimentOptions;
+}
+
+/** Resolves the spec with the caller's overrides (--backend) and its runs. */
+async function resolveWithOptions(
+  rawSpec: unknown,
+  options: RunExperimentOptions,
+  registry: Registry,
+) {
   const raw =
     options.backend === undefined ? rawSpec : { ...(rawSpec as object), backend: options.backend };
   const baseDir = options.source ? dirname(options.source.path) : process.cwd();
@@ -86,13 +126,18 @@ export async function runExperiment(
           { path: 'backend', origin: `--backend ${options.backend}` },
         ])
       : options.source;
-  const { spec, runs, notices } = await resolveExperiment(raw, {
+  const resolved = await resolveExperiment(raw, {
     registry,
     baseDir,
     ...(specSource ? { source: specSource } : {}),
     ...(options.forceSize ? { forceSize: true } : {}),
     outDir: resolve(options.outDir ?? 'runs'),
   });
+  return { ...resolved, baseDir };
+}
+
+/** The runs at once; worker processes of either kind need a registry module to rebuild from. */
+function checkWorkerOptions(options: RunExperimentOptions): number {
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
   if (workers > 1 && !options.registryModule) {
     throw new TdxError(
@@ -109,124 +154,168 @@ export async function runExperiment(
       hint: 'pass a module that exports createRegistry(), or use analysisWorkers: 1',
     });
   }
+  return workers;
+}
 
-  const backend = registry.create<BackendInstance>('backend', flattenRef(spec.backend), {
-    path: 'backend',
-  });
-  const backendInfo = await backend.activate();
-
-  const experimentDir = resolve(options.outDir ?? 'runs', spec.name);
-  createExperimentDir(experimentDir);
+/** Creates the experiment's folder and experiment.json, and announces the experiment. */
+function openExperimentFolder(exp: Experiment, workers: number, notices: string[]): void {
+  const { spec, runs, dir, backend, emit, options } = exp;
+  createExperimentDir(dir);
   const meta: ExperimentFile = {
     spec: specToJson(spec),
     ...(options.source ? { specFile: options.source.path } : {}),
     runs: runs.map((r) => r.id),
-    backend: backendInfo,
+    backend,
     updatedAt: new Date().toISOString(),
   };
-  writeJsonAtomic(join(experimentDir, 'experiment.json'), meta);
+  writeJsonAtomic(join(dir, 'experiment.json'), meta);
   emit({
     type: 'experiment-start',
     name: spec.name,
-    dir: experimentDir,
-    backend: backendInfo,
+    dir,
+    backend,
     workers: Math.min(workers, runs.length),
-    runs: runs.map((r) => ({ id: r.id, label: r.label, dir: join(experimentDir, r.id) })),
+    runs: runs.map((r) => ({ id: r.id, label: r.label, dir: join(dir, r.id) })),
   });
   for (const message of notices) emit({ type: 'warning', message });
+}
 
+/**
+ * Executes the runs that need work, each claimed first (another process may hold it): in
+ * worker processes when several runs are to go at once, else here, one after another.
+ * Returns every run's result, skipped runs' included.
+ */
+async function executeRuns(exp: Experiment, workers: number): Promise<Map<string, RunResult>> {
+  const { runs, dir, emit, options } = exp;
   const results = new Map<string, RunResult>();
   const shouldStop = () => options.signal?.aborted === true;
-  const source = runSource(runs, experimentDir, results, emit, shouldStop, {
+  const source = runSource(runs, dir, results, emit, shouldStop, {
     ...(options.rerun ? { rerun: true } : {}),
     ...(options.rerunDiverged ? { rerunDiverged: true } : {}),
   });
   // A run that needs work, as far as the folders say now (claims decide when it comes to it).
-  const toRun = runs.filter((plan) => needsWork(join(experimentDir, plan.id), options)).length;
+  const toRun = runs.filter((plan) => needsWork(join(dir, plan.id), options)).length;
   const pooled = workers > 1 && toRun > 1;
-  const analysisWorkers = options.registryModule
-    ? Math.max(
-        1,
-        Math.floor(
-          options.analysisWorkers ??
-            availableParallelism() / (pooled ? Math.min(workers, toRun) : 1),
-        ),
-      )
-    : 1;
-  const registrySetup = {
-    registryModule: options.registryModule!,
-    plugins: spec.plugins,
-    baseDir,
-    backend: flattenRef(spec.backend),
+  const setup: ExecutionSetup = {
+    shouldStop,
+    runWorkers: Math.min(workers, toRun),
+    analysisWorkers: analysisWorkersPerRun(options, pooled ? Math.min(workers, toRun) : 1),
+    registrySetup: {
+      registryModule: options.registryModule!,
+      plugins: exp.spec.plugins,
+      baseDir: exp.baseDir,
+      backend: flattenRef(exp.spec.backend),
+    },
   };
   // Claims die with the process anyway (a dead holder's claim is stale); this tidies them.
   const releaseOnExit = () => source.releaseAll();
   process.on('exit', releaseOnExit);
   let executed: ExecutedRun[];
   try {
-    if (pooled) {
-      executed = await runInPool(source, {
-        workers: Math.min(workers, toRun),
-        emit,
-        shouldStop,
-        ...(options.workerScript ? { workerScript: options.workerScript } : {}),
-        init: {
-          ...registrySetup,
-          analysisWorkers,
-          checkpoint: options.checkpoint ?? {},
-          ...(options.source ? { specFile: options.source.path } : {}),
-        },
-      });
-    } else {
-      executed = [];
-      for (let task = await source.next(); task; task = await source.next()) {
-        let result: ExecutedRun;
-        try {
-          result = await executeRun(task, {
-            registry,
-            backend: backendInfo,
-            emit,
-            checkpoint: options.checkpoint ?? {},
-            shouldStop,
-            ...(options.source ? { specFile: options.source.path } : {}),
-            ...(analysisWorkers > 1
-              ? {
-                  analysisWorkers: {
-                    ...registrySetup,
-                    count: analysisWorkers,
-                    ...(options.analysisWorkerScript
-                      ? { workerScript: options.analysisWorkerScript }
-                      : {}),
-                  },
-                }
-              : {}),
-          });
-        } finally {
-          source.finished(task);
-        }
-        executed.push(result);
-        if (result.fatal) throw result.fatal;
-      }
-    }
+    executed = pooled
+      ? await executeInPool(exp, source, setup)
+      : await executeHere(exp, source, setup);
   } finally {
     source.releaseAll();
     process.off('exit', releaseOnExit);
   }
   for (const { fatal: _fatal, ...result } of executed) results.set(result.id, result);
+  return results;
+}
 
-  const reports = await runReporters(readExperiment(experimentDir), spec.reporters, registry);
+interface ExecutionSetup {
+  shouldStop: () => boolean;
+  /** Worker processes for runs (when pooled). */
+  runWorkers: number;
+  /** Analysis worker processes per run (1: analyses in the run's process). */
+  analysisWorkers: number;
+  registrySetup: WorkerRegistrySetup;
+}
+
+/**
+ * Analysis workers per run: as asked, else the cores left over by the runs going at once (at
+ * least 1). Without a registry module a worker could not rebuild the run: none.
+ */
+function analysisWorkersPerRun(options: RunExperimentOptions, runsAtOnce: number): number {
+  if (!options.registryModule) return 1;
+  return Math.max(1, Math.floor(options.analysisWorkers ?? availableParallelism() / runsAtOnce));
+}
+
+/** Runs in worker processes, each rebuilding the registry from the registry module. */
+function executeInPool(
+  exp: Experiment,
+  source: RunSource,
+  setup: ExecutionSetup,
+): Promise<ExecutedRun[]> {
+  const { options } = exp;
+  return runInPool(source, {
+    workers: setup.runWorkers,
+    emit: exp.emit,
+    shouldStop: setup.shouldStop,
+    ...(options.workerScript ? { workerScript: options.workerScript } : {}),
+    init: {
+      ...setup.registrySetup,
+      analysisWorkers: setup.analysisWorkers,
+      checkpoint: options.checkpoint ?? {},
+      ...(options.source ? { specFile: options.source.path } : {}),
+    },
+  });
+}
+
+/** Runs in this process, one after another; a fatal failure (bad input) stops the rest. */
+async function executeHere(
+  exp: Experiment,
+  source: RunSource,
+  setup: ExecutionSetup,
+): Promise<ExecutedRun[]> {
+  const { options } = exp;
+  const context: RunContext = {
+    registry: exp.registry,
+    backend: exp.backend,
+    emit: exp.emit,
+    checkpoint: options.checkpoint ?? {},
+    shouldStop: setup.shouldStop,
+    ...(options.source ? { specFile: options.source.path } : {}),
+    ...(setup.analysisWorkers > 1
+      ? {
+          analysisWorkers: {
+            ...setup.registrySetup,
+            count: setup.analysisWorkers,
+            ...(options.analysisWorkerScript ? { workerScript: options.analysisWorkerScript } : {}),
+          },
+        }
+      : {}),
+  };
+  const executed: ExecutedRun[] = [];
+  for (let task = await source.next(); task; task = await source.next()) {
+    let result: ExecutedRun;
+    try {
+      result = await executeRun(task, context);
+    } finally {
+      source.finished(task);
+    }
+    executed.push(result);
+    if (result.fatal) throw result.fatal;
+  }
+  return executed;
+}
+
+/** Writes the reports and announces the experiment's result. */
+async function report(exp: Experiment, results: Map<string, RunResult>): Promise<ExperimentResult> {
+  const { spec, runs, dir, backend, registry, emit } = exp;
+  const reports = await runReporters(readExperiment(dir), spec.reporters, registry);
   if (reports.files.length > 0) emit({ type: 'reports', files: reports.files });
   const result: ExperimentResult = {
     name: spec.name,
-    dir: experimentDir,
-    backend: backendInfo,
+    dir,
+    backend,
     // Runs a stop request kept from starting are reported as interrupted at step 0.
     runs: runs.map(
       (plan) =>
         results.get(plan.id) ?? {
           id: plan.id,
           label: plan.label,
-          dir: join(experimentDir, plan.id),
+          dir: join(dir, plan.id),
           status: 'interrupted',
           steps: 0,
           wallMs: 0,
