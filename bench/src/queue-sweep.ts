@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childEnvironment } from '@tdx/core';
 import { SWEEP_8_SPEC } from './sweep-workers.js';
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/tdx.js');
@@ -73,7 +74,8 @@ async function startWorkers(url: string, count: number): Promise<ChildProcess[]>
       const child = spawn(
         process.execPath,
         [cli, 'worker', url, '--concurrency', '1', '--name', `bench-${i}`],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
+        // Workers sharing one machine share its cores, as `tdx run --workers` shares them.
+        { stdio: ['ignore', 'ignore', 'pipe'], env: childEnvironment(count) },
       );
       return new Promise<ChildProcess>((res) => {
         let log = '';

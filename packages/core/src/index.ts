@@ -35,4 +35,5 @@ export * from './run-claim.js';
 export * from './run-source.js';
 export * from './estimate.js';
 export type { WorkerInit } from './pool/protocol.js';
+export { childEnvironment, ownThreads } from './pool/thread-budget.js';
 export * from './tuning.js';

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import {
   flattenRef,
+  ownThreads,
   runSpecToJson,
   TdxError,
   type BackendInfo,
@@ -148,7 +149,9 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
   const prefix = options.queueName ?? 'tdx';
   const pluginDir = resolve(options.pluginDir ?? process.cwd());
   const analysisWorkers = Math.max(1, Math.floor(options.analysisWorkers ?? 1));
-  const threads = Math.max(1, Math.floor(availableParallelism() / concurrency));
+  // The cores this worker may use (all of them, or TDX_BACKEND_THREADS when several workers
+  // share a machine), shared among its run processes as the local pool shares them.
+  const threads = Math.max(1, Math.floor(ownThreads() / concurrency));
 
   const redis = connect(target, (m) => log(`Redis ${target.shown}: ${m} (retrying)`));
   await ensureReachable(redis, target, 'tdx worker').catch((error: unknown) => {
