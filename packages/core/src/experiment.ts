@@ -10,7 +10,7 @@
  */
 import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BackendInfo, BackendInstance } from './contracts.js';
 import { TdxError } from './errors.js';
 import type { EventListener, ExperimentResult, RunResult } from './events.js';
@@ -21,6 +21,7 @@ import { runInPool } from './pool/process-pool.js';
 import type { WorkerRegistrySetup } from './pool/worker-registry.js';
 import type { Registry } from './registry.js';
 import { runReporters } from './reports.js';
+import { resolveWithOverrides } from './resolve-with-overrides.js';
 import { fsErrorCode, ioError, makeDirs, writeJsonAtomic } from './run-directory.js';
 import {
   executeRun,
@@ -30,9 +31,8 @@ import {
 } from './run-executor.js';
 import { needsWork, runSource, type RunSource } from './run-source.js';
 import type { PlannedRun } from './spec/expand.js';
-import { resolveExperiment } from './spec/resolve.js';
 import { flattenRef, specToJson, type ResolvedSpec } from './spec/schema.js';
-import { overriddenSource, type SpecSource } from './spec/source.js';
+import type { SpecSource } from './spec/source.js';
 
 export interface RunExperimentOptions {
   /** Registry with the built-in plugins; the spec's own plugins go into a child of it. */
@@ -83,7 +83,7 @@ export async function runExperiment(
 ): Promise<ExperimentResult> {
   const emit: EventListener = options.onEvent ?? (() => {});
   const registry = options.registry.child();
-  const { spec, runs, notices, baseDir } = await resolveWithOptions(rawSpec, options, registry);
+  const { spec, runs, notices, baseDir } = await resolveWithOverrides(rawSpec, options, registry);
   const workers = checkWorkerOptions(options);
   const backend = await registry
     .create<BackendInstance>('backend', flattenRef(spec.backend), { path: 'backend' })
@@ -108,32 +108,6 @@ interface Experiment {
   baseDir: string;
   emit: EventListener;
   options: RunExperimentOptions;
-}
-
-/** Resolves the spec with the caller's overrides (--backend) and its runs. */
-async function resolveWithOptions(
-  rawSpec: unknown,
-  options: RunExperimentOptions,
-  registry: Registry,
-) {
-  const raw =
-    options.backend === undefined ? rawSpec : { ...(rawSpec as object), backend: options.backend };
-  const baseDir = options.source ? dirname(options.source.path) : process.cwd();
-  // A problem with the --backend value is located at the flag, not at the spec's backend line.
-  const specSource =
-    options.source && options.backend !== undefined
-      ? overriddenSource(options.source, [
-          { path: 'backend', origin: `--backend ${options.backend}` },
-        ])
-      : options.source;
-  const resolved = await resolveExperiment(raw, {
-    registry,
-    baseDir,
-    ...(specSource ? { source: specSource } : {}),
-    ...(options.forceSize ? { forceSize: true } : {}),
-    outDir: resolve(options.outDir ?? 'runs'),
-  });
-  return { ...resolved, baseDir };
 }
 
 /** The runs at once; worker processes of either kind need a registry module to rebuild from. */

@@ -27,6 +27,7 @@ export * from './spec/expand.js';
 export * from './spec/paths.js';
 
 export * from './experiment.js';
+export * from './resolve-with-overrides.js';
 export * from './experiment-reader.js';
 export * from './checkpoint.js';
 export * from './reports.js';

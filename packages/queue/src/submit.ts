@@ -12,7 +12,7 @@
  * collected so far, whose checkpoint is never newer than its records.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -20,9 +20,8 @@ import {
   fsErrorCode,
   ioError,
   makeDirs,
-  overriddenSource,
   readExperiment,
-  resolveExperiment,
+  resolveWithOverrides,
   runReporters,
   runSource,
   specToJson,
@@ -158,23 +157,8 @@ export async function runOnQueue(
   const prefix = options.queueName ?? 'tdx';
   const pollMs = options.pollMs ?? 5000;
   const registry = options.registry.child();
-  const raw =
-    options.backend === undefined ? rawSpec : { ...(rawSpec as object), backend: options.backend };
-  const baseDir = options.source ? dirname(options.source.path) : process.cwd();
-  const specSource =
-    options.source && options.backend !== undefined
-      ? overriddenSource(options.source, [
-          { path: 'backend', origin: `--backend ${options.backend}` },
-        ])
-      : options.source;
-  const outDir = resolve(options.outDir ?? 'runs');
-  const { spec, runs } = await resolveExperiment(raw, {
-    registry,
-    baseDir,
-    ...(specSource ? { source: specSource } : {}),
-    ...(options.forceSize ? { forceSize: true } : {}),
-    outDir,
-  });
+  const { spec, runs, notices, outDir } = await resolveWithOverrides(rawSpec, options, registry);
+  for (const message of notices) emit({ type: 'warning', message });
 
   const redis = connect(target, (m) => log(`Redis ${target.shown}: ${m} (retrying)`));
   let blocking: Redis | undefined;
