@@ -202,6 +202,30 @@ describe('tdx validate, list, describe', () => {
     expect(spec.trainer).toEqual({ name: 'minibatch', label: 'minibatch', leakCheck: 'error' });
   });
 
+  it('validate accepts the recipes behind the README claims table, with their run counts', () => {
+    const counts: Record<string, string> = {
+      'recipes/kernels/qkv-vs-value.yaml': '20 run(s) of 2000 steps',
+      'recipes/kernels/embedding-dimension.yaml': '60 run(s) of 2000 steps',
+      'recipes/linear-attention/noise-depth.yaml': '4 run(s) of 1 steps',
+      'recipes/linear-attention/deep-warmup.yaml': '12 run(s) of 800 steps',
+      'recipes/linear-attention/condition-number-covariates.yaml': '12 run(s) of 750 steps',
+      'recipes/linear-attention/condition-number-depth.yaml': '12 run(s) of 750 steps',
+      'recipes/linear-attention/noise-init.yaml': '2 run(s) of 1 steps',
+      'recipes/mean-field/gradient-flow.yaml': '1 run(s) of 3000 steps',
+      'recipes/quadratic-adam-beta2-one.yaml': '156 run(s) of 1000 steps',
+    };
+    for (const [recipe, count] of Object.entries(counts)) {
+      const result = tdx(['validate', recipe]);
+      expect(result.stderr, recipe).toContain(`is valid: ${count}`);
+      expect(result.code, recipe).toBe(0);
+    }
+    const flow = JSON.parse(tdx(['validate', 'recipes/mean-field/gradient-flow.yaml']).stdout);
+    expect(flow.optimizers[0]).toMatchObject({ name: 'gradient-flow', weightDecay: 0.001 });
+    expect(flow.dataset).toMatchObject({ evalSplit: 'train', batchSize: 500, evalBatchSize: 500 });
+    const theorem = JSON.parse(tdx(['validate', 'recipes/quadratic-adam-beta2-one.yaml']).stdout);
+    expect(theorem.optimizers[1]).toMatchObject({ b1: 0, b2: 1, secondMomentInit: 'gradient' });
+  });
+
   it('list shows every plugin with its description; describe shows a config', () => {
     const list = tdx(['list', 'optimizer']);
     // Names are padded to the longest, so descriptions start in one column.
@@ -214,8 +238,8 @@ describe('tdx validate, list, describe', () => {
 
     const described = tdx(['describe', 'optimizer', 'adam']);
     expect(described.code).toBe(0);
-    expect(described.stdout).toContain('lr           number > 0  (required)');
-    expect(described.stdout).toContain('b2           number >= 0 < 1  (default 0.999)');
+    expect(described.stdout).toContain('lr                number > 0  (required)');
+    expect(described.stdout).toContain('b2                number >= 0 <= 1  (default 0.999)');
     const unknown = tdx(['describe', 'optimizer', 'adamw']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('optimizer choices: sgd, adam');

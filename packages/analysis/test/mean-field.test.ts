@@ -595,4 +595,22 @@ describe('mean-field figures', () => {
     // C has two seeds: a band.
     expect(objective.series[4]!.band).toBeDefined();
   });
+
+  it('draws the stationarity gap against τ when the records carry it', () => {
+    const gaps = [4, 0.5, 0.01];
+    const runs = fabricated().map(({ run: r, file }) => ({
+      run: r,
+      file: {
+        ...file,
+        records: file.records.map((rec, i) => ({ ...rec, stationarity: gaps[i % 3] })),
+      },
+    }));
+    const figures = meanFieldFigures(runs);
+    expect(figures.map((f) => f.id)).toContain('mf-stationarity');
+    const figure = figures.find((f) => f.id === 'mf-stationarity') as LinesFigure;
+    expect(figure.series.map((s) => s.name)).toEqual(['A', 'B', 'C']);
+    expect(figure.series[0]!.points.map((p) => p.y)).toEqual(
+      gaps.slice(0, figure.series[0]!.points.length),
+    );
+  });
 });

@@ -26,6 +26,12 @@ export const mnistConfig = z.object({
   batchSize: z.number().int().positive().default(64),
   evalBatchSize: z.number().int().positive().default(500),
   downsample: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
+  evalSplit: z
+    .enum(['test', 'train'])
+    .default('test')
+    .describe(
+      'Where the evaluation batch comes from: `test`, the first evalBatchSize test digits; `train`, the first evalBatchSize training digits, so that with batchSize = evalBatchSize = the training-set size, training and analyses see one full batch (the training objective, as a gradient flow needs).',
+    ),
   seed: z.number().int().nonnegative().optional(),
 });
 
@@ -115,8 +121,9 @@ export function createMnist(config: MnistConfig, seed: number): Dataset {
     };
   };
   const trainBatch = epochBatches(rng, train.length, config.batchSize);
+  const evalSource = config.evalSplit === 'train' ? train : test;
   const evaluation = cachedBatch(() =>
-    toBatch(test.slice(0, Math.min(config.evalBatchSize, test.length))),
+    toBatch(evalSource.slice(0, Math.min(config.evalBatchSize, evalSource.length))),
   );
   return {
     info,

@@ -190,6 +190,27 @@ describe('mnist', () => {
     data.dispose();
   });
 
+  it('with evalSplit: train and one batch the size of the training set, evaluates on exactly the training digits', () => {
+    const data = dataset({
+      name: 'mnist',
+      trainFraction: 0.01,
+      batchSize: 100,
+      evalBatchSize: 100,
+      downsample: 4,
+      evalSplit: 'train',
+    });
+    const sorted = (batch: { inputs: tf.Tensor; targets: tf.Tensor }) => {
+      const images = batch.inputs.arraySync() as number[][][][];
+      const labels = batch.targets.arraySync() as number[];
+      return images.map((img, i) => `${labels[i]}:${JSON.stringify(img)}`).sort();
+    };
+    const evaluation = tf.tidy(() => sorted(data.evalBatch!()));
+    expect(new Set(evaluation).size).toBe(100);
+    expect(tf.tidy(() => sorted(data.batch(0)))).toEqual(evaluation);
+    expect(tf.tidy(() => sorted(data.batch(7)))).toEqual(evaluation);
+    data.dispose();
+  });
+
   it('downsamples by averaging pixel squares', () => {
     const full = dataset({ name: 'mnist', batchSize: 1, downsample: 1 });
     const small = dataset({ name: 'mnist', batchSize: 1, downsample: 2 });

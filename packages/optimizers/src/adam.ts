@@ -13,9 +13,17 @@ export const adamConfig = z.object({
   b2: z
     .number()
     .min(0)
-    .lt(1)
+    .max(1)
     .default(0.999)
-    .describe('Decay of the second-moment (uncentred variance) estimate.'),
+    .describe(
+      'Decay of the second-moment (uncentred variance) estimate. 1: the bias correction 1 − b2^t is 0, and tdx uses its limit b2 → 1, the running mean (1/t)Σ g² of the squared gradients; with secondMomentInit: gradient, v stays the first g² (Zhang et al. 2024’s theorem).',
+    ),
+  secondMomentInit: z
+    .enum(['zero', 'gradient'])
+    .optional()
+    .describe(
+      'Absent or `zero`: v starts at 0 and is bias-corrected (Kingma & Ba, PyTorch); `gradient`: v starts at the first squared gradient, uncorrected (with b2 = 1 a fixed diagonal preconditioner, as in Zhang et al. 2024’s convergence theorem).',
+    ),
   eps: z
     .number()
     .positive()

@@ -119,8 +119,87 @@ it('rejects bad optimizer configs with the path, value and rule', () => {
     { path: 'optimizers[0].nesterov', message: 'nesterov needs momentum > 0', value: true },
   ]);
   expect(
-    registry.check('optimizer', { name: 'adam', lr: 1e-3, b2: 1 }, 'optimizers[1]').problems,
-  ).toEqual([{ path: 'optimizers[1].b2', message: 'must be < 1', value: 1 }]);
+    registry.check('optimizer', { name: 'adam', lr: 1e-3, b2: 1.5 }, 'optimizers[1]').problems,
+  ).toEqual([{ path: 'optimizers[1].b2', message: 'must be <= 1', value: 1.5 }]);
+});
+
+describe('Adam with b2 = 1', () => {
+  // One coordinate of the fixture's quadratic is enough to follow by hand: the rule is
+  // elementwise. Gradients of ½ a w² − b w at w: a w − b.
+  const a = 2;
+  const b = 1;
+  const lr = 0.1;
+  const eps = 1e-8;
+  function ours(config: Record<string, unknown>, steps: number): number[] {
+    const registry = register(Registry.create());
+    const optimizer = registry.create<GradientTransformation>('optimizer', {
+      name: 'adam',
+      lr,
+      eps,
+      ...config,
+    });
+    const params = ParamSet.create([
+      { name: 'w', role: 'other', init: { values: [3], shape: [1] } },
+    ]);
+    const loss: LossFunction = (p) =>
+      tf.tidy(
+        () => tf.sub(tf.mul(0.5 * a, tf.sum(tf.square(p.w!))), tf.mul(b, tf.sum(p.w!))) as Scalar,
+      );
+    let state = tf.tidy(() => optimizer.init(params.values()) as tf.TensorContainer) as unknown;
+    const path: number[] = [];
+    for (let t = 0; t < steps; t++) {
+      const next = tf.tidy(() => {
+        const { grads } = valueAndGrad(loss, params);
+        const { updates, state: s } = optimizer.update(grads, state, params.values());
+        params.blocks[0]!.variable.assign(tf.add(params.blocks[0]!.variable, updates.w!));
+        return s as tf.TensorContainer;
+      });
+      disposeReplaced(state, next);
+      state = next;
+      path.push(params.flatten()[0]!);
+    }
+    disposeReplaced(state, {});
+    params.dispose();
+    return path;
+  }
+
+  beforeAll(() => useBackend('cpu'));
+
+  it('is accepted, and uses the running mean of g² (the limit of the bias-corrected v̂)', () => {
+    const registry = register(Registry.create());
+    expect(registry.check('optimizer', { name: 'adam', lr, b2: 1 }, 'o').problems).toEqual([]);
+    const b1 = 0.9;
+    const path = ours({ b1, b2: 1 }, 4);
+    // By hand: m_t = b1 m + (1 − b1) g, m̂ = m / (1 − b1^t), v̂_t = (g_1² + … + g_t²) / t.
+    let w = 3;
+    let m = 0;
+    const squares: number[] = [];
+    for (let t = 1; t <= 4; t++) {
+      const g = a * w - b;
+      m = b1 * m + (1 - b1) * g;
+      squares.push(g * g);
+      const v = squares.reduce((s, x) => s + x, 0) / t;
+      w -= (lr * (m / (1 - b1 ** t))) / (Math.sqrt(v) + eps);
+      expect(path[t - 1]).toBeCloseTo(w, 5);
+    }
+  });
+
+  it('is the limit b2 -> 1 of PyTorch’s bias-corrected Adam', () => {
+    const limit = ours({ b2: 1 }, 5);
+    const near = ours({ b2: 1 - 1e-7 }, 5);
+    limit.forEach((w, i) => expect(w).toBeCloseTo(near[i]!, 5));
+  });
+
+  it('with secondMomentInit: gradient keeps v at the first g² (Zhang et al.’s theorem: a fixed preconditioner)', () => {
+    const path = ours({ b1: 0, b2: 1, secondMomentInit: 'gradient' }, 4);
+    // β1 = 0, v ≡ g_1²: w_{t+1} = w_t − lr g_t / |g_1|, a fixed diagonal step.
+    let w = 3;
+    const g1 = Math.abs(a * w - b);
+    for (let t = 0; t < 4; t++) {
+      w -= (lr * (a * w - b)) / (g1 + eps);
+      expect(path[t]).toBeCloseTo(w, 5);
+    }
+  });
 });
 
 describe('chain: metrics and hyperparameters', () => {

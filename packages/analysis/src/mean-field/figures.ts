@@ -1,5 +1,6 @@
 /**
- * The mean-field figures, comparing sizes: R and Q against training time; the gaps between the
+ * The mean-field figures, comparing sizes: R and Q against training time; the stationarity gap;
+ * the gaps between the
  * curves of successive sizes; the sliced Wasserstein distances between their particles; and
  * how far each run's particles moved from step 0.
  */
@@ -84,6 +85,31 @@ function objectiveFigure(c: FigureContext): FigureSpec {
       { ...groupSeries(g, curve('loss')), name: `${g.name} R` },
       { ...groupSeries(g, curve('objective')), name: `${g.name} Q` },
     ]),
+  };
+}
+
+/**
+ * The Wasserstein stationarity gap against time, per run group (means over seeds): zero at a
+ * stationary point of Q, which the theory's global convergence at small λ needs it to reach.
+ * Undefined when no record carries the gap.
+ */
+function stationarityFigure(c: FigureContext): FigureSpec | undefined {
+  const curve = (r: { file: AnalysisFile }) =>
+    r.file.records.flatMap((rec) =>
+      typeof rec.stationarity === 'number' && rec.stationarity > 0
+        ? [{ x: timeOf(rec, c.axis), y: rec.stationarity }]
+        : [],
+    );
+  const series = c.asGroups.map((g) => ({ ...groupSeries(g, curve), name: g.name }));
+  if (series.every((s) => s.points.length === 0)) return undefined;
+  return {
+    kind: 'lines',
+    id: `${c.label}-stationarity`,
+    title: 'Stationarity gap of Q against training time',
+    caption: `The Wasserstein stationarity gap ∫∫‖∇_θ δQ/δρ‖²ρ_t(dθ)dt = −dQ/dτ along the flow, per run group in order of size: zero exactly at a stationary point of Q.${c.axisNote} ${seedsCaption(c.asGroups)}`,
+    x: { label: c.xLabel },
+    y: { label: 'stationarity gap', log: true },
+    series,
   };
 }
 
@@ -178,6 +204,8 @@ export function meanFieldFigures(runs: MeanFieldRuns): FigureSpec[] {
   if (runs.length === 0) return [];
   const c = figureContext(runs);
   const figures: FigureSpec[] = [objectiveFigure(c)];
+  const stationarity = stationarityFigure(c);
+  if (stationarity) figures.push(stationarity);
   if (c.groups.length >= 2) {
     figures.push(curveGapFigure(runs, c));
     const distances = sizeDistanceFigure(runs, c);
