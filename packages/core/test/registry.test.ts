@@ -32,7 +32,7 @@ describe('Registry', () => {
   });
 
   it('merges a child with its parent even after the child registers the same kind', () => {
-    // tsyringe's resolveAll on a child returns only the child's list once it has one.
+    // A child lists its parent's plugins, then its own.
     const parent = Registry.create().register(toyGd);
     const child = parent.child().register(adamLike);
     expect(child.names('optimizer')).toEqual(['toy-gd', 'adam-like']);
@@ -130,7 +130,7 @@ describe('definePlugin', () => {
     expect(() => definePlugin({ ...toyGd, name: 'Toy_GD' })).toThrow(/kebab-case/);
   });
   it('rejects a config that claims a reserved key', () => {
-    const bad = { kind: 'analysis' as const, name: 'x', description: 'x', create: () => ({}) };
+    const bad = { kind: 'analysis' as const, name: 'x', description: 'x', create: () => ({ run: () => ({}) }) };
     expect(() => definePlugin({ ...bad, config: z.object({ every: z.number() }) })).toThrow(
       /reserved key\(s\) every/,
     );

@@ -37,7 +37,7 @@ import {
   type Scalar,
   type Tensor,
 } from '@tdx/tensor';
-import { withKernel } from './kernels/attention.js';
+import { kernelModel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 import { dense, normalInit, splitHeads, type BlockInit } from './layers.js';
 import { estimateOneLayerAttention } from './estimates.js';
@@ -200,6 +200,6 @@ export const oneLayerAttention = definePlugin({
   description:
     'F(X) = S(X W_Q, X W_K) X W_V [W_O], one attention layer without biases or norms, loss (1/2N) Σ‖F(X_i) − Y_i‖² (Song et al. 2024); attention: any kernel',
   config: oneLayerAttentionConfig,
-  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildOneLayerAttention),
+  create: (config, ctx): ModelBuilder => kernelModel(config, ctx, buildOneLayerAttention),
   estimate: estimateOneLayerAttention,
 });

@@ -13,7 +13,6 @@ import {
   loadPluginModules,
   TdxError,
   type BackendInfo,
-  type BackendInstance,
   type ExperimentEvent,
   type Registry,
 } from '@tdx/core';
@@ -81,7 +80,7 @@ async function initialise(s: ChildSetup): Promise<void> {
         },
       );
     const info = await r
-      .create<BackendInstance>('backend', s.backend, { path: 'backend' })
+      .create('backend', s.backend, { path: 'backend' })
       .activate();
     setup = s;
     registry = r;

@@ -3,7 +3,6 @@ import {
   resolveExperiment,
   specToJson,
   TdxError,
-  type BackendInstance,
   type Registry,
 } from '@tdx/core';
 import { dirname } from 'node:path';
@@ -28,7 +27,7 @@ export async function validateCommand(
     ...(options.forceSize ? { forceSize: true } : {}),
   });
   // A backend that cannot run here fails validation too (exit 2), not the run later.
-  const backend = registry.create<BackendInstance>('backend', flattenRef(spec.backend), {
+  const backend = registry.create('backend', flattenRef(spec.backend), {
     path: 'backend',
   });
   const reason = backend.unavailable?.();

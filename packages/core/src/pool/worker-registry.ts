@@ -1,5 +1,5 @@
 /** A worker process's registry: built from a module (registries cannot cross processes). */
-import type { BackendInfo, BackendInstance } from '../contracts.js';
+import type { BackendInfo } from '../contracts.js';
 import { loadPluginModules } from '../plugin-loader.js';
 import type { Registry } from '../registry.js';
 
@@ -27,7 +27,7 @@ export async function openWorkerRegistry(
   if (problems.length > 0)
     throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
   const backend = await registry
-    .create<BackendInstance>('backend', setup.backend, { path: 'backend' })
+    .create('backend', setup.backend, { path: 'backend' })
     .activate();
   return { registry, backend };
 }
