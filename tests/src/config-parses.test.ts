@@ -23,7 +23,6 @@ describe('config parses per plugin reference', () => {
         const original = schema[method]!;
         schema[method] = (...args: unknown[]) => {
           counts.set(key, (counts.get(key) ?? 0) + 1);
-          if (process.env.PARSE_STACKS) console.log(key, new Error().stack?.split('\n').slice(2, 7).join(' < '));
           return original.apply(schema, args);
         };
       }

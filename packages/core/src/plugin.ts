@@ -96,7 +96,11 @@ export interface PluginContext {
   path: string;
 }
 
-export interface Plugin<Config = unknown, Instance = unknown, Kind extends PluginKind = PluginKind> {
+export interface Plugin<
+  Config = unknown,
+  Instance = unknown,
+  Kind extends PluginKind = PluginKind,
+> {
   readonly kind: Kind;
   /** kebab-case, unique within its kind. */
   readonly name: string;
@@ -137,7 +141,11 @@ const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
  * kebab-case, and the config does not claim a key the spec reserves. The type checks that
  * create returns its kind's instance (PluginInstances).
  */
-export function definePlugin<K extends PluginKind, S extends z.ZodType, I extends InstanceOf<K>>(plugin: {
+export function definePlugin<
+  K extends PluginKind,
+  S extends z.ZodType,
+  I extends InstanceOf<K>,
+>(plugin: {
   kind: K;
   name: string;
   description: string;

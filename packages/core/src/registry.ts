@@ -62,8 +62,29 @@ export function resolutionOf(ref: unknown): ResolvedRef | undefined {
   return ref !== null && typeof ref === 'object' ? resolutions.get(ref) : undefined;
 }
 
+/** Whether `value` is data JSON writes and reads back unchanged (so its text identifies it). */
+function isJsonData(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every(isJsonData);
+  if (typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (proto === Object.prototype || proto === null) && Object.values(value).every(isJsonData);
+}
+
+/** The text that identifies a reference of `kind`, or undefined when it is not plain data. */
+function refKey(kind: PluginKind, ref: unknown): string | undefined {
+  return isJsonData(ref) ? `${kind}\u0000${JSON.stringify(ref)}` : undefined;
+}
+
 export class Registry {
   private readonly own = new Map<PluginKind, AnyPlugin[]>();
+  /**
+   * Successful resolutions by the reference's text: as the spec wrote it, and as it is written
+   * back (`{ name, label, ...config }`, in experiment.json, which reporters read). A name
+   * cannot be taken twice, so a resolution stays valid as plugins are added, and in children.
+   */
+  private readonly resolved = new Map<string, ResolvedRef>();
 
   private constructor(readonly parent: Registry | undefined) {}
 
@@ -141,11 +162,27 @@ export class Registry {
     path = '',
   ): { resolved?: ResolvedRef; problems: Problem[]; notices: string[] } {
     // A reference resolved before (and unchanged since): its notices were given then.
-    const known = resolutionOf(ref);
+    const known = resolutionOf(ref) ?? this.resolvedBefore(refKey(kind, ref));
     if (known && known.plugin.kind === kind) return { resolved: known, problems: [], notices: [] };
     const notices: string[] = [];
     const result = this.checkInto(kind, ref, path, notices);
+    const { resolved } = result;
+    // A reference that gave notices (a former name) is checked again, to give them again.
+    if (resolved && notices.length === 0) {
+      const written = {
+        name: resolved.plugin.name,
+        label: resolved.label,
+        ...(resolved.config as Record<string, unknown>),
+      };
+      for (const key of [refKey(kind, ref), refKey(kind, written)])
+        if (key !== undefined) this.resolved.set(key, resolved);
+    }
     return { ...result, notices };
+  }
+
+  private resolvedBefore(key: string | undefined): ResolvedRef | undefined {
+    if (key === undefined) return undefined;
+    return this.resolved.get(key) ?? this.parent?.resolvedBefore(key);
   }
 
   private checkInto(
@@ -334,7 +371,8 @@ export class Registry {
     const keys = Object.keys(nested);
     if (keys.length === 0) return plugin.create(config, { registry: this, seed, path });
     const injected = { ...(config as Record<string, unknown>) };
-    for (const key of keys) injected[key] = this.instantiate(nested[key]!, joinPath(path, key), seed);
+    for (const key of keys)
+      injected[key] = this.instantiate(nested[key]!, joinPath(path, key), seed);
     return plugin.create(injected, { registry: this, seed, path });
   }
 

@@ -79,9 +79,7 @@ async function initialise(s: ChildSetup): Promise<void> {
             'then run the spec again',
         },
       );
-    const info = await r
-      .create('backend', s.backend, { path: 'backend' })
-      .activate();
+    const info = await r.create('backend', s.backend, { path: 'backend' }).activate();
     setup = s;
     registry = r;
     backend = info;

@@ -1,10 +1,4 @@
-import {
-  flattenRef,
-  resolveExperiment,
-  specToJson,
-  TdxError,
-  type Registry,
-} from '@tdx/core';
+import { flattenRef, resolveExperiment, specToJson, TdxError, type Registry } from '@tdx/core';
 import { dirname } from 'node:path';
 import { EXIT, type CliIo } from '../io.js';
 import { readSpecWithOverrides } from '../overrides.js';

@@ -26,8 +26,6 @@ export async function openWorkerRegistry(
   const problems = await loadPluginModules(setup.plugins, registry, setup.baseDir);
   if (problems.length > 0)
     throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
-  const backend = await registry
-    .create('backend', setup.backend, { path: 'backend' })
-    .activate();
+  const backend = await registry.create('backend', setup.backend, { path: 'backend' }).activate();
   return { registry, backend };
 }
