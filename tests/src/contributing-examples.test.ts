@@ -96,7 +96,8 @@ describe("CONTRIBUTING.md's plugins", () => {
       { name: 'b', role: 'mlp', init: tf.tensor1d([12]) },
     ]);
     const instance = analysis.create({}, {} as never) as AnalysisInstance;
-    const out = await instance.run({ params }, { seed: 0 } as never);
+    // Only the parameters are read: the rest of a target is not needed here.
+    const out = await instance.run({ params } as never, { seed: 0 } as never);
     expect(out.value).toBeCloseTo(13, 5); // √(9 + 16 + 144)
     expect(out.data).toEqual({ blocks: { a: 5, b: 12 } });
     params.dispose();

@@ -53,6 +53,6 @@ export const topHessianEigenvaluePlugin = definePlugin({
     "the Hessian's eigenvalue of largest magnitude (power iteration on exact Hessian-vector products)",
   config: topHessianEigenvalueConfig,
   create: (config): AnalysisInstance => ({
-    run: (target, ctx) => topHessianEigenvalue(target as AnalysisTarget, config, ctx.seed),
+    run: (target, ctx) => topHessianEigenvalue(target, config, ctx.seed),
   }),
 });

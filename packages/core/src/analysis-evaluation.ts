@@ -2,13 +2,13 @@
  * One evaluation of an analysis: in this process, or, when the analysis splits into parts and
  * analysis workers are available, with its parts spread over them.
  */
-import type { AnalysisContext, AnalysisInstance, AnalysisOutput } from './contracts.js';
+import type { AnalysisContext, AnalysisInstance, AnalysisOutput, RunTarget } from './contracts.js';
 import type { AnalysisPool } from './pool/analysis-pool.js';
 
 export async function evaluateAnalysis(
   instance: AnalysisInstance,
   analysisIndex: number,
-  target: unknown,
+  target: RunTarget,
   ctx: AnalysisContext,
   pool: () => AnalysisPool | null,
 ): Promise<{ output: AnalysisOutput; split?: { parts: number; workers: number } }> {

@@ -9,6 +9,20 @@ import type { AnalysisFile, ExperimentData, RunIdentity } from './experiment-dat
 import type { FigureSpec } from './figures.js';
 import type { Registry } from './registry.js';
 
+/**
+ * What a training session hands to analyses, declared by the package whose trainer makes it:
+ * @tdx/tensor adds `interface AnalysisTargets { tensor: AnalysisTarget }` by declaration
+ * merging, so analyses' `run(target)` receives an AnalysisTarget. Opaque (unknown) to a
+ * program that loads no such package.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AnalysisTargets {}
+
+/** The target analyses receive: the AnalysisTargets entries, or unknown when there are none. */
+export type RunTarget = keyof AnalysisTargets extends never
+  ? unknown
+  : AnalysisTargets[keyof AnalysisTargets];
+
 /** Instance of a `backend` plugin: makes one numeric backend the active one. */
 export interface BackendInstance {
   /** Makes the backend active (process-wide) and says what is running. */
@@ -56,7 +70,7 @@ export interface TrainingSession {
    */
   metrics?(): Record<string, number>;
   /** What analyses receive (for the built-in trainer: an AnalysisTarget of @tdx/tensor). */
-  target(): unknown;
+  target(): RunTarget;
   /** Releases everything the session holds (parameters, optimizer state, data). */
   dispose(): void;
   /**
@@ -94,16 +108,16 @@ export interface AnalysisOutput {
  */
 export interface ParallelAnalysis {
   /** The number of parts and the JSON each needs; undefined when this evaluation cannot split. */
-  plan(target: unknown, ctx: AnalysisContext): { parts: number; shared: unknown } | undefined;
+  plan(target: RunTarget, ctx: AnalysisContext): { parts: number; shared: unknown } | undefined;
   /** Part `index` (0 ≤ index < parts) on a rebuilt target; returns JSON. */
-  part(target: unknown, ctx: AnalysisContext, index: number, shared: unknown): unknown;
+  part(target: RunTarget, ctx: AnalysisContext, index: number, shared: unknown): unknown;
   /** The output, from every part's result in order (on the run's own target). */
-  combine(target: unknown, ctx: AnalysisContext, parts: unknown[]): AnalysisOutput;
+  combine(target: RunTarget, ctx: AnalysisContext, parts: unknown[]): AnalysisOutput;
 }
 
 /** Instance of an `analysis` plugin. */
 export interface AnalysisInstance {
-  run(target: unknown, ctx: AnalysisContext): AnalysisOutput | Promise<AnalysisOutput>;
+  run(target: RunTarget, ctx: AnalysisContext): AnalysisOutput | Promise<AnalysisOutput>;
   /** Optional: the same work as independent parts (see ParallelAnalysis). */
   parallel?: ParallelAnalysis;
 

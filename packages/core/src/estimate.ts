@@ -22,7 +22,7 @@ import { statfsSync, existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import type { PluginKind } from './plugin.js';
-import type { Registry } from './registry.js';
+import { resolutionOf, type Registry } from './registry.js';
 import type { ResolvedPluginRef, RunSpec } from './spec/schema.js';
 
 /** What a plugin instance will cost, as its plugin estimates it from the config. */
@@ -148,6 +148,9 @@ export function estimateRun(run: RunSpec, registry: Registry): RunEstimate {
       return undefined;
     }
     try {
+      // A resolved reference's config is parsed already; another is parsed here.
+      const resolved = resolutionOf(ref);
+      if (resolved?.plugin === plugin) return plugin.estimate(resolved.config, ctx);
       const parsed = plugin.config.safeParse(ref.config);
       return plugin.estimate(parsed.success ? parsed.data : ref.config, ctx);
     } catch {

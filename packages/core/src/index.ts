@@ -1,6 +1,3 @@
-// tsyringe needs the Reflect metadata polyfill before it is first imported.
-import 'reflect-metadata';
-
 export { z } from 'zod';
 export * from './errors.js';
 export * from './plugin.js';

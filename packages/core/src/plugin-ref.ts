@@ -5,7 +5,7 @@
  * (`model.attention.scale`), and the resolved config carries the inner plugin's defaults.
  */
 import { z } from 'zod';
-import type { PluginKind } from './plugin.js';
+import type { NestedRef, PluginKind } from './plugin.js';
 import { unwrapSchema } from './zod-problems.js';
 
 const nestedKinds = new WeakMap<z.ZodType, PluginKind>();
@@ -15,14 +15,16 @@ export type NestedPluginRef = string | { name: string; [key: string]: unknown };
 
 /**
  * A config field that names a plugin of `kind`: a name, or `{ name, ...config }`.
- * With `defaultName`, the field may be left out.
+ * With `defaultName`, the field may be left out. The registry resolves the reference with the
+ * outer one and hands `create` the instance (typed InstanceOf<kind>) in its place; the
+ * resolved config (spec.json, `estimate`) holds the reference `{ name, label, ...config }`.
  */
-export function pluginRef(kind: PluginKind): z.ZodType<NestedPluginRef>;
-export function pluginRef(
-  kind: PluginKind,
+export function pluginRef<K extends PluginKind>(kind: K): z.ZodType<NestedRef<K>, NestedPluginRef>;
+export function pluginRef<K extends PluginKind>(
+  kind: K,
   defaultName: string,
-): z.ZodDefault<z.ZodType<NestedPluginRef>>;
-export function pluginRef(kind: PluginKind, defaultName?: string): z.ZodType<NestedPluginRef> {
+): z.ZodDefault<z.ZodType<NestedRef<K>, NestedPluginRef>>;
+export function pluginRef(kind: PluginKind, defaultName?: string): z.ZodType {
   const schema: z.ZodType<NestedPluginRef> = z.union([
     z.string().min(1),
     z.looseObject({ name: z.string().min(1) }),

@@ -2,8 +2,15 @@
  * The plugin contract: everything in tdx that varies is a plugin of one kind.
  */
 import type { z } from 'zod';
+import type {
+  AnalysisInstance,
+  BackendInstance,
+  ReporterInstance,
+  TrainerInstance,
+} from './contracts.js';
 import type { EstimateContext, ResourceEstimate } from './estimate.js';
 import { TdxError } from './errors.js';
+import type { NestedPluginRef } from './plugin-ref.js';
 import type { Registry } from './registry.js';
 
 export const PLUGIN_KINDS = [
@@ -18,6 +25,50 @@ export const PLUGIN_KINDS = [
 ] as const;
 
 export type PluginKind = (typeof PLUGIN_KINDS)[number];
+
+/**
+ * What `create` returns, by plugin kind. The core declares the kinds whose contracts it owns;
+ * the package that owns the others adds them by declaration merging (@tdx/tensor adds
+ * `dataset`, `model`, `attention-kernel` and `optimizer`):
+ *
+ *     declare module '@tdx/core' { interface PluginInstances { model: ModelBuilder } }
+ *
+ * definePlugin then checks a plugin's create against its kind, and `registry.create('model', ref)`
+ * returns a ModelBuilder.
+ */
+export interface PluginInstances {
+  backend: BackendInstance;
+  trainer: TrainerInstance;
+  analysis: AnalysisInstance;
+  reporter: ReporterInstance;
+}
+
+/** The instance type of a kind: its PluginInstances entry, unknown for a kind nobody typed. */
+export type InstanceOf<K extends PluginKind> = K extends keyof PluginInstances
+  ? PluginInstances[K]
+  : unknown;
+
+declare const nestedKind: unique symbol;
+
+/**
+ * The output type of a `pluginRef(kind)` config field: the reference as the spec writes it,
+ * marked with its kind so that `create` receives the instance in its place (see Injected).
+ */
+export type NestedRef<K extends PluginKind> = NestedPluginRef & { readonly [nestedKind]: K };
+
+type InjectField<T> = T extends { readonly [nestedKind]: infer K extends PluginKind }
+  ? InstanceOf<K>
+  : T;
+
+/**
+ * The config `create` receives: the parsed config with each nested plugin reference (a field
+ * declared with pluginRef) replaced by the instance the registry created for it.
+ */
+export type Injected<Config> = 0 extends 1 & Config
+  ? Config
+  : Config extends object
+    ? { [P in keyof Config]: InjectField<Config[P]> }
+    : Config;
 
 /**
  * Keys a plugin reference in a spec uses for itself, so no plugin config may define them:
@@ -45,8 +96,12 @@ export interface PluginContext {
   path: string;
 }
 
-export interface Plugin<Config = unknown, Instance = unknown> {
-  readonly kind: PluginKind;
+export interface Plugin<
+  Config = unknown,
+  Instance = unknown,
+  Kind extends PluginKind = PluginKind,
+> {
+  readonly kind: Kind;
   /** kebab-case, unique within its kind. */
   readonly name: string;
   /** One line: what it is, with the formula or paper where there is one. */
@@ -58,7 +113,11 @@ export interface Plugin<Config = unknown, Instance = unknown> {
   readonly title?: string;
   /** Validates the config and fills in defaults. */
   readonly config: z.ZodType<Config>;
-  create(config: Config, ctx: PluginContext): Instance;
+  /**
+   * Creates the instance from the checked config; nested references (pluginRef fields) arrive
+   * as the instances the registry created for them (an AttentionKernel, a Dataset).
+   */
+  create(config: Injected<Config>, ctx: PluginContext): Instance;
   /**
    * Optional: what an instance with this config will cost (parameters, memory, work per
    * step), from the config alone, without creating anything. tdx adds up the estimates of a
@@ -79,22 +138,27 @@ const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /**
  * Declares a plugin, checking the declaration itself: the kind exists, the name is
- * kebab-case, and the config does not claim a key the spec reserves.
+ * kebab-case, and the config does not claim a key the spec reserves. The type checks that
+ * create returns its kind's instance (PluginInstances).
  */
-export function definePlugin<S extends z.ZodType, I>(plugin: {
-  kind: PluginKind;
+export function definePlugin<
+  K extends PluginKind,
+  S extends z.ZodType,
+  I extends InstanceOf<K>,
+>(plugin: {
+  kind: K;
   name: string;
   description: string;
   title?: string;
   config: S;
-  create: (config: z.output<S>, ctx: PluginContext) => I;
+  create: (config: Injected<z.output<S>>, ctx: PluginContext) => I;
   estimate?(config: z.output<S>, ctx: EstimateContext): ResourceEstimate;
   aliases?: readonly string[];
   renamedKeys?: Readonly<Record<string, string>>;
-}): Plugin<z.output<S>, I> {
+}): Plugin<z.output<S>, I, K> {
   assertPluginShape(plugin);
   // The schema's output type is the config type create() receives.
-  return Object.freeze({ ...plugin }) as unknown as Plugin<z.output<S>, I>;
+  return Object.freeze({ ...plugin }) as unknown as Plugin<z.output<S>, I, K>;
 }
 
 /** What people call a plugin: its short `title`, else its `name`. */

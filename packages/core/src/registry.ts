@@ -1,14 +1,16 @@
 /**
- * The plugin registry, on tsyringe: one token per kind, one child container per run.
+ * The plugin registry: plugins by kind, a child registry per experiment and per run. A
+ * reference is resolved once (plugin found, config checked, defaults filled in, nested
+ * references resolved) and instances are created from that resolution, with the instances of
+ * nested references handed to `create` in their config.
  */
-import 'reflect-metadata';
-import { container as globalContainer, type DependencyContainer } from 'tsyringe';
 import { TdxError, joinPath, type Problem } from './errors.js';
 import {
   assertPluginShape,
   PLUGIN_KINDS,
   RESERVED_CONFIG_KEYS,
   type AnyPlugin,
+  type InstanceOf,
   type PluginKind,
 } from './plugin.js';
 import { choicesHint } from './suggest.js';
@@ -22,11 +24,17 @@ export interface PluginRef {
   [key: string]: unknown;
 }
 
-/** A reference checked against its plugin: the config with defaults, and the label. */
+/**
+ * A reference checked against its plugin, once: the config with defaults (nested references
+ * in it as `{ name, label, ...config }`, as spec.json shows them), the label, and the
+ * resolutions of the nested references, by config key. `registry.create` takes it as it is,
+ * without checking the config again.
+ */
 export interface ResolvedRef<Config = unknown> {
   plugin: AnyPlugin;
   config: Config;
   label: string;
+  nested: Readonly<Record<string, ResolvedRef>>;
 }
 
 export interface CreateOptions {
@@ -36,22 +44,58 @@ export interface CreateOptions {
   seed?: number;
 }
 
-const tokenFor = (kind: PluginKind): string => `tdx:plugin:${kind}`;
+/** Resolutions made by a registry, and the objects known to stand for one (see linkResolution). */
+const resolutions = new WeakMap<object, ResolvedRef>();
+
+/**
+ * Records that `ref` (a reference object that will not change: a resolved spec's
+ * `{ name, label, config }`, its flattened form) stands for `resolved`, so that checking or
+ * creating it again uses the resolution instead of parsing the config again. Returns `ref`.
+ */
+export function linkResolution<T extends object>(ref: T, resolved: ResolvedRef | undefined): T {
+  if (resolved) resolutions.set(ref, resolved);
+  return ref;
+}
+
+/** The resolution `ref` is, or stands for (see linkResolution); undefined for anything else. */
+export function resolutionOf(ref: unknown): ResolvedRef | undefined {
+  return ref !== null && typeof ref === 'object' ? resolutions.get(ref) : undefined;
+}
+
+/** Whether `value` is data JSON writes and reads back unchanged (so its text identifies it). */
+function isJsonData(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every(isJsonData);
+  if (typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (proto === Object.prototype || proto === null) && Object.values(value).every(isJsonData);
+}
+
+/** The text that identifies a reference of `kind`, or undefined when it is not plain data. */
+function refKey(kind: PluginKind, ref: unknown): string | undefined {
+  return isJsonData(ref) ? `${kind}\u0000${JSON.stringify(ref)}` : undefined;
+}
 
 export class Registry {
-  private constructor(
-    private readonly container: DependencyContainer,
-    readonly parent: Registry | undefined,
-  ) {}
+  private readonly own = new Map<PluginKind, AnyPlugin[]>();
+  /**
+   * Successful resolutions by the reference's text: as the spec wrote it, and as it is written
+   * back (`{ name, label, ...config }`, in experiment.json, which reporters read). A name
+   * cannot be taken twice, so a resolution stays valid as plugins are added, and in children.
+   */
+  private readonly resolved = new Map<string, ResolvedRef>();
 
-  /** A fresh registry. It never touches tsyringe's global container, only a child of it. */
+  private constructor(readonly parent: Registry | undefined) {}
+
+  /** A fresh registry. */
   static create(): Registry {
-    return new Registry(globalContainer.createChildContainer(), undefined);
+    return new Registry(undefined);
   }
 
   /** A registry that sees this one's plugins and keeps its own registrations to itself. */
   child(): Registry {
-    return new Registry(this.container.createChildContainer(), this);
+    return new Registry(this);
   }
 
   /** Registers plugins. A name already taken in this registry or an ancestor is an error. */
@@ -76,23 +120,18 @@ export class Registry {
             { hint: 'a former name must not be another plugin’s name or former name' },
           );
       }
-      this.container.register(tokenFor(plugin.kind), { useValue: plugin });
+      const list = this.own.get(plugin.kind);
+      if (list) list.push(plugin);
+      else this.own.set(plugin.kind, [plugin]);
     }
     return this;
   }
 
-  /**
-   * Plugins of one kind (or all kinds), ancestors' first. tsyringe's resolveAll on a child
-   * returns only the child's list once it has any registration, so the merge is explicit.
-   */
+  /** Plugins of one kind (or all kinds), ancestors' first. */
   list(kind?: PluginKind): AnyPlugin[] {
     if (kind === undefined) return PLUGIN_KINDS.flatMap((k) => this.list(k));
     const inherited = this.parent ? this.parent.list(kind) : [];
-    const token = tokenFor(kind);
-    const own = this.container.isRegistered(token, false)
-      ? this.container.resolveAll<AnyPlugin>(token)
-      : [];
-    return [...inherited, ...own];
+    return [...inherited, ...(this.own.get(kind) ?? [])];
   }
 
   names(kind: PluginKind): string[] {
@@ -122,9 +161,28 @@ export class Registry {
     ref: unknown,
     path = '',
   ): { resolved?: ResolvedRef; problems: Problem[]; notices: string[] } {
+    // A reference resolved before (and unchanged since): its notices were given then.
+    const known = resolutionOf(ref) ?? this.resolvedBefore(refKey(kind, ref));
+    if (known && known.plugin.kind === kind) return { resolved: known, problems: [], notices: [] };
     const notices: string[] = [];
     const result = this.checkInto(kind, ref, path, notices);
+    const { resolved } = result;
+    // A reference that gave notices (a former name) is checked again, to give them again.
+    if (resolved && notices.length === 0) {
+      const written = {
+        name: resolved.plugin.name,
+        label: resolved.label,
+        ...(resolved.config as Record<string, unknown>),
+      };
+      for (const key of [refKey(kind, ref), refKey(kind, written)])
+        if (key !== undefined) this.resolved.set(key, resolved);
+    }
     return { ...result, notices };
+  }
+
+  private resolvedBefore(key: string | undefined): ResolvedRef | undefined {
+    if (key === undefined) return undefined;
+    return this.resolved.get(key) ?? this.parent?.resolvedBefore(key);
   }
 
   private checkInto(
@@ -220,14 +278,18 @@ export class Registry {
     const parsed = plugin.config.safeParse(configInput);
     if (!parsed.success)
       problems.push(...zodProblems(parsed.error, configInput, plugin.config, path));
+    const nested: Record<string, ResolvedRef> = {};
     const config = parsed.success
-      ? this.resolveNested(plugin, parsed.data, path, problems, notices)
+      ? this.resolveNested(plugin, parsed.data, path, problems, notices, nested)
       : {};
     if (problems.length > 0) return { problems };
-    return {
-      resolved: { plugin, config, label: typeof label === 'string' ? label : name },
-      problems,
+    const resolved: ResolvedRef = {
+      plugin,
+      config,
+      label: typeof label === 'string' ? label : name,
+      nested,
     };
+    return { resolved: linkResolution(resolved, resolved), problems };
   }
 
   /**
@@ -240,6 +302,7 @@ export class Registry {
     path: string,
     problems: Problem[],
     notices: string[],
+    nested: Record<string, ResolvedRef>,
   ): unknown {
     const shape = objectShape(plugin.config);
     if (!shape || config === null || typeof config !== 'object') return config;
@@ -254,12 +317,17 @@ export class Registry {
         notices,
       );
       problems.push(...found);
-      if (resolved)
-        out[key] = {
-          name: resolved.plugin.name,
-          label: resolved.label,
-          ...(resolved.config as Record<string, unknown>),
-        };
+      if (resolved) {
+        nested[key] = resolved;
+        out[key] = linkResolution(
+          {
+            name: resolved.plugin.name,
+            label: resolved.label,
+            ...(resolved.config as Record<string, unknown>),
+          },
+          resolved,
+        );
+      }
     }
     return out;
   }
@@ -282,17 +350,30 @@ export class Registry {
   }
 
   /**
-   * Validates a reference and creates the plugin's instance. The caller knows which
-   * contract the kind fulfils and says so with the type parameter.
+   * Creates the plugin's instance from a reference: one resolved before (a ResolvedRef, or an
+   * object linked to one) as it is, anything else validated first (see resolve). The
+   * instances of nested references are created first, with the same seed, and handed to
+   * `create` in the config. The kind gives the instance type (PluginInstances).
    */
-  create<Instance = unknown>(
-    kind: PluginKind,
-    ref: unknown,
-    options: CreateOptions = {},
-  ): Instance {
+  create<K extends PluginKind>(kind: K, ref: unknown, options?: CreateOptions): InstanceOf<K>;
+  /**
+   * @deprecated the kind gives the type (PluginInstances): write `create('model', ref)`. This
+   * form names the type and is not checked.
+   */
+  create<Instance>(kind: PluginKind, ref: unknown, options?: CreateOptions): Instance;
+  create(kind: PluginKind, ref: unknown, options: CreateOptions = {}): unknown {
     const path = options.path ?? kind;
-    const { plugin, config } = this.resolve(kind, ref, path);
-    return plugin.create(config, { registry: this, seed: options.seed ?? 0, path }) as Instance;
+    return this.instantiate(this.resolve(kind, ref, path), path, options.seed ?? 0);
+  }
+
+  private instantiate(resolved: ResolvedRef, path: string, seed: number): unknown {
+    const { plugin, config, nested } = resolved;
+    const keys = Object.keys(nested);
+    if (keys.length === 0) return plugin.create(config, { registry: this, seed, path });
+    const injected = { ...(config as Record<string, unknown>) };
+    for (const key of keys)
+      injected[key] = this.instantiate(nested[key]!, joinPath(path, key), seed);
+    return plugin.create(injected, { registry: this, seed, path });
   }
 
   private unknownNameProblem(kind: PluginKind, name: string, path: string): Problem {

@@ -1,5 +1,4 @@
 /** Running the reporters of an experiment over its data on disk. */
-import type { ReporterInstance } from './contracts.js';
 import type { ExperimentData } from './experiment-data.js';
 import type { Registry } from './registry.js';
 import { flattenRef, type ResolvedPluginRef } from './spec/schema.js';
@@ -19,7 +18,7 @@ export async function runReporters(
   const errors: string[] = [];
   for (const [i, ref] of reporters.entries()) {
     try {
-      const reporter = registry.create<ReporterInstance>('reporter', flattenRef(ref), {
+      const reporter = registry.create('reporter', flattenRef(ref), {
         path: `reporters[${i}]`,
       });
       const problems: string[] = [];

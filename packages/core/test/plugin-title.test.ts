@@ -7,7 +7,7 @@ const base = {
   name: 'top-hessian-eigenvalue',
   description: 'the largest eigenvalue',
   config: z.object({}),
-  create: () => ({}),
+  create: () => ({ run: () => ({}) }),
 };
 
 describe('pluginTitle', () => {

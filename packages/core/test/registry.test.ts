@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definePlugin, Registry, TdxError, z } from '../src/index.js';
+import { definePlugin, pluginRef, Registry, TdxError, z } from '../src/index.js';
 import { toyGd, toyModel, toyPlugins } from './fixtures/toy-plugins.js';
 
 const adamLike = definePlugin({
@@ -32,7 +32,7 @@ describe('Registry', () => {
   });
 
   it('merges a child with its parent even after the child registers the same kind', () => {
-    // tsyringe's resolveAll on a child returns only the child's list once it has one.
+    // A child lists its parent's plugins, then its own.
     const parent = Registry.create().register(toyGd);
     const child = parent.child().register(adamLike);
     expect(child.names('optimizer')).toEqual(['toy-gd', 'adam-like']);
@@ -130,7 +130,12 @@ describe('definePlugin', () => {
     expect(() => definePlugin({ ...toyGd, name: 'Toy_GD' })).toThrow(/kebab-case/);
   });
   it('rejects a config that claims a reserved key', () => {
-    const bad = { kind: 'analysis' as const, name: 'x', description: 'x', create: () => ({}) };
+    const bad = {
+      kind: 'analysis' as const,
+      name: 'x',
+      description: 'x',
+      create: () => ({ run: () => ({}) }),
+    };
     expect(() => definePlugin({ ...bad, config: z.object({ every: z.number() }) })).toThrow(
       /reserved key\(s\) every/,
     );
@@ -186,5 +191,78 @@ describe('former names', () => {
     expect(problems.map((p) => p.message)).toEqual([
       '"temperature" is the former name of "scale", which is given too',
     ]);
+  });
+});
+
+describe('resolving once, and injecting nested plugins', () => {
+  const created: Array<{ plugin: string; config: unknown; seed: number; path: string }> = [];
+  let parses = 0;
+  const kernelConfig = z.object({ scale: z.number().positive().default(1) });
+  const countedParse = kernelConfig.safeParse.bind(kernelConfig);
+  kernelConfig.safeParse = ((input: unknown) => {
+    parses++;
+    return countedParse(input);
+  }) as typeof kernelConfig.safeParse;
+  const kernel = definePlugin({
+    kind: 'attention-kernel',
+    name: 'scaled',
+    description: 'for tests',
+    config: kernelConfig,
+    create: (config, ctx) => {
+      created.push({ plugin: 'scaled', config, seed: ctx.seed, path: ctx.path });
+      return { kernel: config.scale };
+    },
+  });
+  const model = definePlugin({
+    kind: 'model',
+    name: 'with-kernel',
+    description: 'for tests',
+    config: z.object({
+      width: z.number().default(4),
+      attention: pluginRef('attention-kernel', 'scaled'),
+    }),
+    // The registry hands create the kernel's instance in place of the reference.
+    create: ({ attention, width }) => ({ attention, width }),
+  });
+  const registry = Registry.create().register(kernel, model);
+
+  it('hands create the nested instance, created with the outer seed at the nested path', () => {
+    created.length = 0;
+    const instance = registry.create(
+      'model',
+      { name: 'with-kernel', attention: { name: 'scaled', scale: 2 } },
+      { path: 'models[1]', seed: 7 },
+    );
+    expect(instance).toEqual({ attention: { kernel: 2 }, width: 4 });
+    expect(created).toEqual([
+      { plugin: 'scaled', config: { scale: 2 }, seed: 7, path: 'models[1].attention' },
+    ]);
+  });
+
+  it('creates from a resolution without checking the config again', () => {
+    parses = 0;
+    const resolved = registry.resolve(
+      'model',
+      { name: 'with-kernel', attention: 'scaled' },
+      'model',
+    );
+    expect(parses).toBe(1);
+    // The resolved config shows the nested reference as spec.json writes it.
+    expect(resolved.config).toEqual({
+      width: 4,
+      attention: { name: 'scaled', label: 'scaled', scale: 1 },
+    });
+    registry.create('model', resolved);
+    registry.create('model', resolved);
+    expect(parses).toBe(1);
+  });
+
+  it('still reports a bad nested reference at its path', () => {
+    const { problems } = registry.check(
+      'model',
+      { name: 'with-kernel', attention: { name: 'scaled', scale: -1 } },
+      'model',
+    );
+    expect(problems.map((p) => p.path)).toEqual(['model.attention.scale']);
   });
 });

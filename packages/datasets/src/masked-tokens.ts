@@ -94,7 +94,7 @@ export function maskTokens(
 }
 
 export function createMaskedTokens(
-  config: MaskedTokensConfig,
+  config: Omit<MaskedTokensConfig, 'source'>,
   source: Dataset,
   seed: number,
 ): Dataset {
@@ -175,11 +175,8 @@ export const maskedTokens = definePlugin({
   description:
     'masked-language-modelling data from another dataset’s token sequences: 15% of tokens chosen, 80% masked, 10% random, 10% kept (BERT)',
   config: maskedTokensConfig,
-  create: (config, ctx): Dataset => {
-    const source = asDataset(
-      ctx.registry.create('dataset', config.source, { path: `${ctx.path}.source`, seed: ctx.seed }),
-      `the dataset at ${ctx.path}.source`,
-    );
-    return createMaskedTokens(config, source, ctx.seed);
-  },
+  // The registry creates the source dataset (with this plugin's seed) and injects it; it is
+  // checked here because a dataset plugin need not be typed.
+  create: ({ source, ...config }, ctx): Dataset =>
+    createMaskedTokens(config, asDataset(source, `the dataset at ${ctx.path}.source`), ctx.seed),
 });

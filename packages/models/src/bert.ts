@@ -38,7 +38,7 @@ import {
   type Scalar,
   type Tensor,
 } from '@tdx/tensor';
-import { withKernel } from './kernels/attention.js';
+import { kernelModel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 import { constantInit, dense, type BlockInit, normalInit } from './layers.js';
 import { paddingMasks } from './text-transformer.js';
@@ -104,7 +104,7 @@ export function maskedCrossEntropy(logits: Tensor, targets: Tensor): Scalar {
 }
 
 export function buildBert(
-  config: BertConfig,
+  config: Omit<BertConfig, 'attention'>,
   info: DatasetInfo,
   seed: number,
   kernel: AttentionKernel = softmaxKernel({}),
@@ -175,5 +175,5 @@ export const bert = definePlugin({
   description:
     'encoder Transformer trained by masked-token prediction: embeddings, pre-LN blocks without a causal mask, BERT’s prediction head (tied decoder); loss over the masked positions only',
   config: bertConfig,
-  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildBert),
+  create: (config, ctx): ModelBuilder => kernelModel(config, ctx, buildBert),
 });

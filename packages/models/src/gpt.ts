@@ -19,7 +19,7 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { withKernel } from './kernels/attention.js';
+import { kernelModel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 
 import {
@@ -75,7 +75,7 @@ export function languageModellingShape(
 }
 
 export function buildGpt(
-  config: GptConfig,
+  config: Omit<GptConfig, 'attention'>,
   info: DatasetInfo,
   seed: number,
   kernel: AttentionKernel = softmaxKernel({}),
@@ -139,6 +139,6 @@ export const gpt = definePlugin({
   description:
     'decoder-only softmax Transformer: embeddings, pre-LN blocks with separate q/k/v/o and a GELU MLP, causal mask; attention: any kernel (default softmax)',
   config: gptConfig,
-  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildGpt),
+  create: (config, ctx): ModelBuilder => kernelModel(config, ctx, buildGpt),
   estimate: estimateGpt,
 });

@@ -124,7 +124,11 @@ export function buildLinearTransformer(
   info: DatasetInfo,
   seed: number,
 ): Model {
-  const config = linearTransformerConfig.parse(options);
+  return buildFromConfig(linearTransformerConfig.parse(options), info, seed);
+}
+
+/** buildLinearTransformer from a config checked already (the plugin's, by the registry). */
+function buildFromConfig(config: LinearTransformerConfig, info: DatasetInfo, seed: number): Model {
   const { d, n } = checkData(info);
   const rng = new Rng(seed);
   const blockSize = config.parameterization === 'sparse' ? d : d + 1;
@@ -234,7 +238,7 @@ export const linearTransformer = definePlugin({
   config: linearTransformerConfig,
   renamedKeys: { attention: 'scores', temperature: 'scale' },
   create: (config, ctx): ModelBuilder => ({
-    build: (info) => buildLinearTransformer(config, info, ctx.seed),
+    build: (info) => buildFromConfig(config, info, ctx.seed),
   }),
   estimate: estimateLinearTransformer,
 });

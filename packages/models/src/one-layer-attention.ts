@@ -37,7 +37,7 @@ import {
   type Scalar,
   type Tensor,
 } from '@tdx/tensor';
-import { withKernel } from './kernels/attention.js';
+import { kernelModel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 import { dense, normalInit, splitHeads, type BlockInit } from './layers.js';
 import { estimateOneLayerAttention } from './estimates.js';
@@ -131,7 +131,16 @@ export function buildOneLayerAttention(
   seed: number,
   kernel: AttentionKernel = softmaxKernel({}),
 ): OneLayerAttentionModel {
-  const config = oneLayerAttentionConfig.parse(options);
+  return buildFromConfig(oneLayerAttentionConfig.parse(options), info, seed, kernel);
+}
+
+/** buildOneLayerAttention from a config checked already (the plugin's, by the registry). */
+function buildFromConfig(
+  config: Omit<OneLayerAttentionConfig, 'attention'>,
+  info: DatasetInfo,
+  seed: number,
+  kernel: AttentionKernel,
+): OneLayerAttentionModel {
   const { n, d, out } = tokenShape(info);
   const H = config.heads;
   const p = config.keyDim ?? d;
@@ -200,6 +209,6 @@ export const oneLayerAttention = definePlugin({
   description:
     'F(X) = S(X W_Q, X W_K) X W_V [W_O], one attention layer without biases or norms, loss (1/2N) Σ‖F(X_i) − Y_i‖² (Song et al. 2024); attention: any kernel',
   config: oneLayerAttentionConfig,
-  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildOneLayerAttention),
+  create: (config, ctx): ModelBuilder => kernelModel(config, ctx, buildFromConfig),
   estimate: estimateOneLayerAttention,
 });

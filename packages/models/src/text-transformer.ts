@@ -23,7 +23,7 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { withKernel } from './kernels/attention.js';
+import { kernelModel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } from './layers.js';
 import { meanFieldParts, transformerBlockParams, transformerStack } from './transformer-block.js';
@@ -81,7 +81,7 @@ export function maskedMean(x: Tensor, real: Tensor): Tensor {
 }
 
 export function buildTextTransformer(
-  config: TextTransformerConfig,
+  config: Omit<TextTransformerConfig, 'attention'>,
   info: DatasetInfo,
   seed: number,
   kernel: AttentionKernel = softmaxKernel({}),
@@ -144,6 +144,6 @@ export const textTransformer = definePlugin({
   description:
     'encoder Transformer classifier for token sequences: embeddings, pre-LN blocks as in gpt with a padding mask, mean pooling over real tokens, linear head; attention: any kernel (default softmax)',
   config: textTransformerConfig,
-  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildTextTransformer),
+  create: (config, ctx): ModelBuilder => kernelModel(config, ctx, buildTextTransformer),
   estimate: estimateTextTransformer,
 });

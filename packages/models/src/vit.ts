@@ -17,7 +17,7 @@ import {
   type ParamValues,
   type Tensor,
 } from '@tdx/tensor';
-import { withKernel } from './kernels/attention.js';
+import { kernelModel } from './kernels/attention.js';
 import { softmaxKernel } from './kernels/softmax-kernel.js';
 
 import { type BlockInit, constantInit, crossEntropyLoss, dense, normalInit } from './layers.js';
@@ -47,7 +47,7 @@ export function patchify(images: Tensor, patch: number): Tensor {
 }
 
 export function buildVit(
-  config: VitConfig,
+  config: Omit<VitConfig, 'attention'>,
   info: DatasetInfo,
   seed: number,
   kernel: AttentionKernel = softmaxKernel({}),
@@ -119,6 +119,6 @@ export const vit = definePlugin({
   description:
     'Vision Transformer: P×P patch embedding, class token, pre-LN blocks as in gpt, linear head',
   config: vitConfig,
-  create: (config, ctx): ModelBuilder => withKernel(config, ctx, buildVit),
+  create: (config, ctx): ModelBuilder => kernelModel(config, ctx, buildVit),
   estimate: estimateVit,
 });

@@ -13,7 +13,6 @@ import {
   loadPluginModules,
   TdxError,
   type BackendInfo,
-  type BackendInstance,
   type ExperimentEvent,
   type Registry,
 } from '@tdx/core';
@@ -80,9 +79,7 @@ async function initialise(s: ChildSetup): Promise<void> {
             'then run the spec again',
         },
       );
-    const info = await r
-      .create<BackendInstance>('backend', s.backend, { path: 'backend' })
-      .activate();
+    const info = await r.create('backend', s.backend, { path: 'backend' }).activate();
     setup = s;
     registry = r;
     backend = info;

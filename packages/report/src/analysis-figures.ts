@@ -8,7 +8,6 @@ import {
   groupSeries,
   seedsCaption,
   type AnalysisFile,
-  type AnalysisInstance,
   type ExperimentData,
   type FigureSpec,
   type ReportContext,
@@ -57,7 +56,7 @@ function ownFigures(
   const ref = analysisRef(runs[0]!, label);
   if (!ref) return undefined;
   try {
-    const instance = ctx.registry.create<AnalysisInstance>('analysis', ref, {
+    const instance = ctx.registry.create('analysis', ref, {
       path: `analyses.${label}`,
     });
     const input: AnalysisRuns = runs.map((run) => ({

@@ -53,7 +53,7 @@ export function reporterSections(data: ExperimentData, ctx: ReportContext): Repo
   return refs.flatMap((ref, i) => {
     if (ref === 'html' || (ref as { name?: unknown } | null)?.name === 'html') return [];
     try {
-      const reporter = ctx.registry.create<ReporterInstance>('reporter', ref, {
+      const reporter = ctx.registry.create('reporter', ref, {
         path: `reporters[${i}]`,
       });
       const section = reporter.section?.(data, ctx);

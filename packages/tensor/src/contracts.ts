@@ -186,6 +186,23 @@ export interface AnalysisTarget {
   optimizerHyperparameters?(): Record<string, number>;
 }
 
+/**
+ * The plugin kinds whose contracts live here, typed end to end: definePlugin checks a plugin's
+ * create against them, `registry.create('model', ref)` returns a ModelBuilder, and analyses
+ * receive the AnalysisTarget of the built-in trainer.
+ */
+declare module '@tdx/core' {
+  interface PluginInstances {
+    dataset: Dataset;
+    model: ModelBuilder;
+    'attention-kernel': AttentionKernel;
+    optimizer: GradientTransformation;
+  }
+  interface AnalysisTargets {
+    tensor: AnalysisTarget;
+  }
+}
+
 function hasMethods(value: unknown, methods: string[]): boolean {
   return (
     value !== null &&

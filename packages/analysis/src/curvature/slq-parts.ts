@@ -76,7 +76,7 @@ export function slqParts(options: SlqPartsOptions): {
       ),
     parallel: {
       plan: (target) => {
-        const t = target as AnalysisTarget;
+        const t = target;
         // Without a fixed evaluation batch, the batch analysed is the current step's training
         // batch, which a worker (its trainer at step 0) would not draw: stay in process.
         if (!t.dataset.evalBatch) return undefined;
@@ -85,7 +85,7 @@ export function slqParts(options: SlqPartsOptions): {
         return { parts: operators * probes, shared };
       },
       part: (target, ctx, index, shared) => {
-        const t = target as AnalysisTarget;
+        const t = target;
         t.params.assign((shared as Shared).parameters);
         const i = Math.floor(index / probes);
         return withOperators(t, options, (ops) =>
@@ -98,7 +98,7 @@ export function slqParts(options: SlqPartsOptions): {
           ),
         );
       },
-      combine: (target, _ctx, parts) => combine(target as AnalysisTarget, parts as Quadrature[]),
+      combine: (target, _ctx, parts) => combine(target, parts as Quadrature[]),
     },
   };
 }

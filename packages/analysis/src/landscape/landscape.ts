@@ -224,7 +224,7 @@ export function lossLandscapeParts(
     },
     parallel: {
       plan: (target, ctx) => {
-        const t = target as AnalysisTarget;
+        const t = target;
         // Without a fixed evaluation batch the batch is the current step's training batch,
         // which a worker would not draw: stay in process.
         if (!t.dataset.evalBatch) return undefined;
@@ -245,7 +245,7 @@ export function lossLandscapeParts(
         return { parts: Math.ceil(total / chunk), shared };
       },
       part: (target, _ctx, index, shared) => {
-        const t = target as AnalysisTarget;
+        const t = target;
         const s = shared as Shared;
         const points = pointList(s.axes).slice(index * s.chunk, (index + 1) * s.chunk);
         return evaluator(t, t.analysisBatch(), s.base, s.directions, (lossAt) =>
@@ -253,7 +253,7 @@ export function lossLandscapeParts(
         );
       },
       combine: (target, ctx, parts) => {
-        const t = target as AnalysisTarget;
+        const t = target;
         const prepared = state.planned.get(key(ctx)) ?? prepare(t, ctx, config, state);
         state.planned.delete(key(ctx));
         const losses = (parts as Array<Array<number | null>>).flat();

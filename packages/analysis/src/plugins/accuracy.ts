@@ -145,7 +145,7 @@ export const accuracyPlugin = definePlugin({
     'classification accuracy and loss on the evaluation batch (headline: test accuracy) and on fixed training batches',
   config: accuracyConfig,
   create: (config): AnalysisInstance => ({
-    run: (target) => accuracy(target as AnalysisTarget, config),
+    run: (target) => accuracy(target, config),
     figures: accuracyFigures,
   }),
 });

@@ -165,7 +165,7 @@ export const blockHeterogeneityPlugin = definePlugin({
   create: (config): AnalysisInstance => {
     const { run, parallel } = blockHeterogeneityParts(config);
     return {
-      run: (target, ctx) => run(target as AnalysisTarget, ctx),
+      run: (target, ctx) => run(target, ctx),
       parallel,
       figures: heterogeneityFigures,
     };

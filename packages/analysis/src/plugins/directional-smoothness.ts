@@ -144,7 +144,7 @@ export const directionalSmoothnessPlugin = definePlugin({
     'S = ûᵀ H û along the last update û at the state it started from, with ‖∇L‖ there (Ahn et al. 2023)',
   config: directionalSmoothnessConfig,
   create: (): AnalysisInstance => ({
-    run: (target) => directionalSmoothness(target as AnalysisTarget),
+    run: (target) => directionalSmoothness(target),
     figures: directionalSmoothnessFigures,
   }),
 });

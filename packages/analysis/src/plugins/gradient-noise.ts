@@ -303,7 +303,7 @@ export const gradientNoisePlugin = definePlugin({
     'stochastic-gradient noise ‖g_B − g‖ at the current parameters: Hill tail index, quantile ratios and kurtosis against a Gaussian control (Ahn et al. 2023)',
   config: gradientNoiseConfig,
   create: (config): AnalysisInstance => ({
-    run: (target, ctx) => gradientNoise(target as AnalysisTarget, config, ctx.seed),
+    run: (target, ctx) => gradientNoise(target, config, ctx.seed),
     figures: gradientNoiseFigures,
   }),
 });

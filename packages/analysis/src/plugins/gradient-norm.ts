@@ -36,6 +36,6 @@ export const gradientNormPlugin = definePlugin({
   description: "the loss gradient's L2 norm over the trainable blocks, and per block",
   config: gradientNormConfig,
   create: (config): AnalysisInstance => ({
-    run: (target) => gradientNorm(target as AnalysisTarget, config),
+    run: (target) => gradientNorm(target, config),
   }),
 });

@@ -145,7 +145,7 @@ export const hessianSpectrumPlugin = definePlugin({
   create: (config): AnalysisInstance => {
     const { run, parallel } = hessianSpectrumParts(config);
     return {
-      run: (target, ctx) => run(target as AnalysisTarget, ctx),
+      run: (target, ctx) => run(target, ctx),
       parallel,
       figures: spectrumFigures,
     };

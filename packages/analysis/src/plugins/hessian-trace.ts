@@ -42,6 +42,6 @@ export const hessianTracePlugin = definePlugin({
     "the Hessian's trace by Hutchinson's estimator (Rademacher probes), with its standard error",
   config: hessianTraceConfig,
   create: (config): AnalysisInstance => ({
-    run: (target, ctx) => hessianTrace(target as AnalysisTarget, config, ctx.seed),
+    run: (target, ctx) => hessianTrace(target, config, ctx.seed),
   }),
 });

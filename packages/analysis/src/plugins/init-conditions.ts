@@ -32,7 +32,6 @@
  * spectra.ts (singular values of B_h and S_ih), checks.ts and value-only-gd.ts.
  */
 import { definePlugin, type AnalysisInstance } from '@tdx/core';
-import type { AnalysisTarget } from '@tdx/tensor';
 import { initConditionsConfig } from '../init-conditions/config.js';
 import { initConditions } from '../init-conditions/evaluate.js';
 
@@ -53,6 +52,6 @@ export const initConditionsPlugin = definePlugin({
     "Song et al.'s initial conditions for one attention layer: rank, singular values and condition of B = [S_iX_i], κ(S_i), d ≥ N·n, and the linear rate of W_V-only gradient descent",
   config: initConditionsConfig,
   create: (config): AnalysisInstance => ({
-    run: (target) => initConditions(target as AnalysisTarget, config),
+    run: (target) => initConditions(target, config),
   }),
 });

@@ -51,7 +51,6 @@
  * more than two decades, by default).
  */
 import { definePlugin, type AnalysisInstance } from '@tdx/core';
-import type { AnalysisTarget } from '@tdx/tensor';
 import { lossLandscapeConfig } from '../landscape/config.js';
 import { landscapeFigures } from '../landscape/figures.js';
 import { LandscapeState, lossLandscapeParts } from '../landscape/landscape.js';
@@ -71,7 +70,7 @@ export const lossLandscapePlugin = definePlugin({
     // One instance per run: it keeps the step-0 parameters for `initial`.
     const { run, parallel } = lossLandscapeParts(config, new LandscapeState());
     return {
-      run: (target, ctx) => run(target as AnalysisTarget, ctx),
+      run: (target, ctx) => run(target, ctx),
       parallel,
       figures: (runs) => landscapeFigures(runs, config.scale),
     };

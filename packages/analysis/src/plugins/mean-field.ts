@@ -16,7 +16,6 @@
  * distances between particle distributions) and figures.ts.
  */
 import { definePlugin, type AnalysisInstance } from '@tdx/core';
-import type { AnalysisTarget } from '@tdx/tensor';
 import { meanFieldConfig } from '../mean-field/config.js';
 import { meanField } from '../mean-field/evaluate.js';
 import { meanFieldFigures } from '../mean-field/figures.js';
@@ -59,7 +58,7 @@ export const meanFieldPlugin = definePlugin({
     'mean-field Transformers (Gao et al. 2024): τ, R, Q = R + (λ/2)∫‖θ‖², ‖∇R‖, ‖∇Q‖, the Wasserstein stationarity gap, and particle samples; figures compare sizes',
   config: meanFieldConfig,
   create: (config): AnalysisInstance => ({
-    run: (target) => meanField(target as AnalysisTarget, config),
+    run: (target) => meanField(target, config),
     figures: meanFieldFigures,
   }),
 });

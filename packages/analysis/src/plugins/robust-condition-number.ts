@@ -110,6 +110,6 @@ export const robustConditionNumberPlugin = definePlugin({
     'R_med = max_i |H_ii| / median_i |H_ii| of the Hessian diagonal (Jiang et al. 2022; Ahn et al. 2023), exact or by Hutchinson',
   config: robustConditionNumberConfig,
   create: (config): AnalysisInstance => ({
-    run: (target, ctx) => robustConditionNumber(target as AnalysisTarget, config, ctx.seed),
+    run: (target, ctx) => robustConditionNumber(target, config, ctx.seed),
   }),
 });

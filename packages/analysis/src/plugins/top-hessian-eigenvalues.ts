@@ -49,6 +49,6 @@ export const topHessianEigenvaluesPlugin = definePlugin({
   description: 'the k largest Hessian eigenvalues (Lanczos with full reorthogonalisation)',
   config: topHessianEigenvaluesConfig,
   create: (config): AnalysisInstance => ({
-    run: (target, ctx) => topHessianEigenvalues(target as AnalysisTarget, config, ctx.seed),
+    run: (target, ctx) => topHessianEigenvalues(target, config, ctx.seed),
   }),
 });

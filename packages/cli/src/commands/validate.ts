@@ -1,11 +1,4 @@
-import {
-  flattenRef,
-  resolveExperiment,
-  specToJson,
-  TdxError,
-  type BackendInstance,
-  type Registry,
-} from '@tdx/core';
+import { flattenRef, resolveExperiment, specToJson, TdxError, type Registry } from '@tdx/core';
 import { dirname } from 'node:path';
 import { EXIT, type CliIo } from '../io.js';
 import { readSpecWithOverrides } from '../overrides.js';
@@ -28,7 +21,7 @@ export async function validateCommand(
     ...(options.forceSize ? { forceSize: true } : {}),
   });
   // A backend that cannot run here fails validation too (exit 2), not the run later.
-  const backend = registry.create<BackendInstance>('backend', flattenRef(spec.backend), {
+  const backend = registry.create('backend', flattenRef(spec.backend), {
     path: 'backend',
   });
   const reason = backend.unavailable?.();

@@ -1,5 +1,5 @@
 /** A worker process's registry: built from a module (registries cannot cross processes). */
-import type { BackendInfo, BackendInstance } from '../contracts.js';
+import type { BackendInfo } from '../contracts.js';
 import { loadPluginModules } from '../plugin-loader.js';
 import type { Registry } from '../registry.js';
 
@@ -26,8 +26,6 @@ export async function openWorkerRegistry(
   const problems = await loadPluginModules(setup.plugins, registry, setup.baseDir);
   if (problems.length > 0)
     throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
-  const backend = await registry
-    .create<BackendInstance>('backend', setup.backend, { path: 'backend' })
-    .activate();
+  const backend = await registry.create('backend', setup.backend, { path: 'backend' }).activate();
   return { registry, backend };
 }

@@ -8,7 +8,7 @@ import type { RunIdentity } from '../experiment-data.js';
 
 import { isTdxError, joinPath, type Problem } from '../errors.js';
 import type { PluginKind } from '../plugin.js';
-import type { Registry } from '../registry.js';
+import { linkResolution, resolutionOf, type Registry } from '../registry.js';
 import { zodProblems } from '../zod-problems.js';
 import { parsePath, setPath, type PathKey } from './paths.js';
 import {
@@ -124,11 +124,15 @@ function recheckRun(
     const { resolved, problems: found } = registry.check(kind, value, path);
     problems.push(...found.map(blame));
     return (
-      resolved && {
-        name: resolved.plugin.name,
-        label: resolved.label,
-        config: resolved.config as Record<string, unknown>,
-      }
+      resolved &&
+      linkResolution(
+        {
+          name: resolved.plugin.name,
+          label: resolved.label,
+          config: resolved.config as Record<string, unknown>,
+        },
+        resolved,
+      )
     );
   };
   const dataset = ref('dataset', run.dataset, 'dataset');
@@ -143,14 +147,19 @@ function recheckRun(
   const analyses = (run.analyses as Array<Record<string, unknown>>).map(
     (a, i): ResolvedAnalysisRef | undefined => {
       const { every, at, where, ...config } = a;
-      const resolved = ref('analysis', config, `analyses[${i}]`);
+      // An analysis no sweep value changed is still the resolution it was.
+      const resolved = ref('analysis', resolutionOf(a) ? a : config, `analyses[${i}]`);
       return (
-        resolved && {
-          ...resolved,
-          ...(every === undefined ? {} : { every: every as number }),
-          ...(at === undefined ? {} : { at: at as number[] }),
-          ...(where === undefined ? {} : { where: where as RunSelector }),
-        }
+        resolved &&
+        linkResolution(
+          {
+            ...resolved,
+            ...(every === undefined ? {} : { every: every as number }),
+            ...(at === undefined ? {} : { at: at as number[] }),
+            ...(where === undefined ? {} : { where: where as RunSelector }),
+          },
+          resolutionOf(resolved),
+        )
       );
     },
   );
@@ -196,7 +205,12 @@ function analysesOf(
   analyses: readonly ResolvedAnalysisRef[],
   run: Omit<RunIdentity, 'id' | 'label' | 'group'>,
 ): ResolvedAnalysisRef[] {
-  return analyses.filter((a) => selectsRun(a.where, run)).map(({ where: _where, ...a }) => a);
+  return analyses
+    .filter((a) => selectsRun(a.where, run))
+    .map((ref) => {
+      const { where: _where, ...a } = ref;
+      return linkResolution(a, resolutionOf(ref));
+    });
 }
 
 /**
@@ -271,7 +285,8 @@ export function expandRuns(
   );
   for (const model of spec.models) {
     // Resolution made sure that a model without a dataset of its own has the spec's.
-    const { dataset: own, ...modelRef } = model;
+    const { dataset: own, ...rest } = model;
+    const modelRef = linkResolution(rest, resolutionOf(model));
     const runDataset = own ?? spec.dataset!;
     for (const optimizer of spec.optimizers) {
       const tuned = tunedAxes.get(optimizer.label)!;

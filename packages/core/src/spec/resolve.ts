@@ -7,7 +7,7 @@ import { TdxError, type Problem } from '../errors.js';
 import { estimateRun, exceeded, machineBudget, MAX_RUNS } from '../estimate.js';
 import { loadPluginModules } from '../plugin-loader.js';
 import type { PluginKind } from '../plugin.js';
-import type { Registry } from '../registry.js';
+import { linkResolution, resolutionOf, type Registry } from '../registry.js';
 import { zodProblems } from '../zod-problems.js';
 import { expandRuns, type PlannedRun } from './expand.js';
 import {
@@ -110,11 +110,15 @@ export async function resolveExperiment(
     problems.push(...found);
     notices.push(...said);
     if (!resolved) return undefined;
-    return {
-      name: resolved.plugin.name,
-      label: resolved.label,
-      config: resolved.config as Record<string, unknown>,
-    };
+    // The spec's form of the resolution, linked to it: runs create from it without a new parse.
+    return linkResolution(
+      {
+        name: resolved.plugin.name,
+        label: resolved.label,
+        config: resolved.config as Record<string, unknown>,
+      },
+      resolved,
+    );
   };
   /** References under `one` (a single value) or `many` (a list), each checked, labels unique. */
   const refs = <T extends ResolvedPluginRef>(
@@ -172,7 +176,11 @@ export async function resolveExperiment(
       const { dataset: own, ...model } = v as Record<string, unknown>;
       const modelRef = ref('model', model, p);
       const datasetRef = ref('dataset', own, `${p}.dataset`);
-      return modelRef && datasetRef && { ...modelRef, dataset: datasetRef };
+      return (
+        modelRef &&
+        datasetRef &&
+        linkResolution({ ...modelRef, dataset: datasetRef }, resolutionOf(modelRef))
+      );
     },
   );
   const optimizers = refs('optimizer', 'optimizers', spec.optimizer, spec.optimizers, (v, p) =>
@@ -202,12 +210,15 @@ export async function resolveExperiment(
       }
       if (!resolved) return undefined;
 
-      return {
-        ...resolved,
-        ...(every === undefined ? {} : { every }),
-        ...(at === undefined ? {} : { at }),
-        ...(where === undefined ? {} : { where }),
-      };
+      return linkResolution(
+        {
+          ...resolved,
+          ...(every === undefined ? {} : { every }),
+          ...(at === undefined ? {} : { at }),
+          ...(where === undefined ? {} : { where }),
+        },
+        resolutionOf(resolved),
+      );
     },
     // Analyses may share a label when each picks its runs; expanding checks no run gets both.
     (a, b) => a.where !== undefined && b.where !== undefined,

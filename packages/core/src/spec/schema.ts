@@ -7,6 +7,7 @@
  * a valid spec that reproduces exactly that run.
  */
 import { z } from 'zod';
+import { linkResolution, resolutionOf } from '../registry.js';
 
 const int = () => z.number().int();
 
@@ -187,18 +188,24 @@ export interface RunSpec {
   analyses: ResolvedAnalysisRef[];
 }
 
-/** A plugin reference as it is written back: `{ name, label, ...config }`. */
+/**
+ * A plugin reference as it is written back: `{ name, label, ...config }`. It stands for the
+ * same resolution as `ref` (see linkResolution), so creating it does not parse it again.
+ */
 export function flattenRef(ref: ResolvedPluginRef): Record<string, unknown> {
-  return { name: ref.name, label: ref.label, ...ref.config };
+  return linkResolution({ name: ref.name, label: ref.label, ...ref.config }, resolutionOf(ref));
 }
 
 export function flattenAnalysisRef(a: ResolvedAnalysisRef): Record<string, unknown> {
-  return {
-    ...flattenRef(a),
-    ...(a.every === undefined ? {} : { every: a.every }),
-    ...(a.at === undefined ? {} : { at: a.at }),
-    ...(a.where === undefined ? {} : { where: a.where }),
-  };
+  return linkResolution(
+    {
+      ...flattenRef(a),
+      ...(a.every === undefined ? {} : { every: a.every }),
+      ...(a.at === undefined ? {} : { at: a.at }),
+      ...(a.where === undefined ? {} : { where: a.where }),
+    },
+    resolutionOf(a),
+  );
 }
 
 /** The experiment in the form a user writes (experiment.json): valid input again. */

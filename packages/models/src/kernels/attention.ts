@@ -1,5 +1,5 @@
-/** How models use a kernel: create it from their config's reference, and attend with it. */
-import type { NestedPluginRef, PluginContext } from '@tdx/core';
+/** How models use a kernel: the one the registry created for their `attention` field. */
+import type { PluginContext } from '@tdx/core';
 import {
   asAttentionKernel,
   tf,
@@ -11,25 +11,22 @@ import {
 } from '@tdx/tensor';
 
 /**
- * A model plugin's instance: the kernel its `attention` field names, created once in the run's
- * registry, handed to `build` with the config and the plugin's seed.
+ * A model plugin's instance: `build` with the config, the plugin's seed and the kernel of the
+ * config's `attention` field, which the registry created (with the model's seed) and injected
+ * in place of the reference. It is checked here because a kernel plugin need not be typed.
  */
-export function withKernel<Config extends { attention: NestedPluginRef }, Built extends Model>(
-  config: Config,
+export function kernelModel<Config extends { attention: AttentionKernel }, Built extends Model>(
+  { attention, ...config }: Config,
   ctx: PluginContext,
-  build: (config: Config, info: DatasetInfo, seed: number, kernel: AttentionKernel) => Built,
+  build: (
+    config: Omit<Config, 'attention'>,
+    info: DatasetInfo,
+    seed: number,
+    kernel: AttentionKernel,
+  ) => Built,
 ): ModelBuilder {
-  const kernel = createKernel(config.attention, ctx);
+  const kernel = asAttentionKernel(attention, `the attention-kernel at ${ctx.path}.attention`);
   return { build: (info) => build(config, info, ctx.seed, kernel) };
-}
-
-/** The kernel a model's `attention` field names, created in the run's registry. */
-export function createKernel(ref: NestedPluginRef, ctx: PluginContext): AttentionKernel {
-  const path = `${ctx.path}.attention`;
-  return asAttentionKernel(
-    ctx.registry.create('attention-kernel', ref, { path, seed: ctx.seed }),
-    `the attention-kernel at ${path}`,
-  );
 }
 
 /** S(q, k) v over q, k, v [..., T, d]; `allowed` masks keys (see AttentionKernel). */
