@@ -114,7 +114,7 @@ describe('tdx describe', () => {
     expect(await main(['node', 'tdx', 'describe', 'optimizer', 'adam'], io)).toBe(0);
     const text = io.stdout();
     expect(text).toContain(
-      '  lr           number > 0  (required)\n' + ' '.repeat(15) + 'The learning rate;',
+      '  lr                number > 0  (required)\n' + ' '.repeat(20) + 'The learning rate;',
     );
     // The schedule is its forms, not `any`.
     expect(text).toMatch(/schedule +object with name: "constant" \| "linear-warmup" \| "cosine"/);

@@ -226,6 +226,11 @@ describeWithRedis('a sweep on the queue', () => {
     const out = tmp();
     let stopped = false;
     let rescuer: ReturnType<typeof worker> | undefined;
+    let thawed = false;
+    const thaw = () => {
+      if (!thawed) frozen.child.kill('SIGCONT');
+      thawed = true;
+    };
     const result = await submit(spec, out, (e) => {
       if (!stopped && e.type === 'checkpoint' && e.step >= 20) {
         stopped = true;
@@ -233,9 +238,12 @@ describeWithRedis('a sweep on the queue', () => {
         // computing into the scratch folder and queueing messages.
         frozen.child.kill('SIGSTOP');
         rescuer = worker({ concurrency: 2 });
-        // Thawed once another worker holds its run.
-        setTimeout(() => frozen.child.kill('SIGCONT'), 6000);
+        // A loaded machine may take long to start the rescuer: thaw at the latest after a minute.
+        setTimeout(thaw, 60_000);
       }
+      // Thawed once another worker holds its run (it resumed it from its checkpoint), not after
+      // a fixed time, which on a busy machine could come before the takeover.
+      if (stopped && e.type === 'run-resumed') setTimeout(thaw, 1000);
     });
     expect(stopped).toBe(true);
     expect(result.runs.every((r) => r.status === 'completed')).toBe(true);
