@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { afterAll } from 'vitest';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const cliBin = join(root, 'packages/cli/bin/tdx.js');
@@ -24,7 +25,19 @@ export function tdx(args: string[], cwd = root, env: Record<string, string> = {}
   return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
 
-export const tempDir = (prefix = 'tdx-it-') => mkdtempSync(join(tmpdir(), prefix));
+const madeHere: string[] = [];
+
+/** A fresh temporary folder, removed when the test file that made it is done. */
+export function tempDir(prefix = 'tdx-it-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeHere.push(dir);
+  return dir;
+}
+
+// Each test file evaluates this module anew (vitest isolates files), so this runs per file.
+afterAll(() => {
+  for (const dir of madeHere.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** The quickstart recipe with changes, written to a temporary folder. */
 export function quickstartVariant(change: (spec: Record<string, unknown>) => void): string {

@@ -135,14 +135,7 @@ function checkWorkerOptions(options: RunExperimentOptions): number {
 function openExperimentFolder(exp: Experiment, workers: number, notices: string[]): void {
   const { spec, runs, dir, backend, emit, options } = exp;
   createExperimentDir(dir);
-  const meta: ExperimentFile = {
-    spec: specToJson(spec),
-    ...(options.source ? { specFile: options.source.path } : {}),
-    runs: runs.map((r) => r.id),
-    backend,
-    updatedAt: new Date().toISOString(),
-  };
-  writeJsonAtomic(join(dir, 'experiment.json'), meta);
+  writeExperimentFile(dir, spec, runs, backend, options.source);
   emit({
     type: 'experiment-start',
     name: spec.name,
@@ -398,4 +391,22 @@ export async function writeReports(
     ),
   );
   return { files: outcome.files, errors: [...errors, ...outcome.errors], unreadable, notLoaded };
+}
+
+/** experiment.json: the resolved spec, its file, the run ids and the backend that runs them. */
+export function writeExperimentFile(
+  dir: string,
+  spec: ResolvedSpec,
+  runs: readonly PlannedRun[],
+  backend: BackendInfo,
+  source?: SpecSource,
+): void {
+  const meta: ExperimentFile = {
+    spec: specToJson(spec),
+    ...(source ? { specFile: source.path } : {}),
+    runs: runs.map((r) => r.id),
+    backend,
+    updatedAt: new Date().toISOString(),
+  };
+  writeJsonAtomic(join(dir, 'experiment.json'), meta);
 }

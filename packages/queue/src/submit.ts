@@ -22,15 +22,14 @@ import {
   makeDirs,
   readExperiment,
   resolveWithOverrides,
+  writeExperimentFile,
   runReporters,
   runSource,
-  specToJson,
   TdxError,
   writeJsonAtomic,
   type CheckpointPolicy,
   type EventListener,
   type ExperimentEvent,
-  type ExperimentFile,
   type ExperimentResult,
   type Registry,
   type RunResult,
@@ -174,14 +173,7 @@ export async function runOnQueue(
     createExperimentDir(experimentDir);
     // Runs execute on the workers: each run.json records the backend that ran it.
     const backend = { name: spec.backend.name, details: { on: 'queue workers' } };
-    const meta: ExperimentFile = {
-      spec: specToJson(spec),
-      ...(options.source ? { specFile: options.source.path } : {}),
-      runs: runs.map((r) => r.id),
-      backend,
-      updatedAt: new Date().toISOString(),
-    };
-    writeJsonAtomic(join(experimentDir, 'experiment.json'), meta);
+    writeExperimentFile(experimentDir, spec, runs, backend, options.source);
     emit({
       type: 'experiment-start',
       name: spec.name,
