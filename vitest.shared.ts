@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Shared by every package's vitest.config.ts. Tests run against the sources of
@@ -11,5 +12,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: [fileURLToPath(new URL('./vitest.global-setup.ts', import.meta.url))],
   },
 });
