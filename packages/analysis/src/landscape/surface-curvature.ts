@@ -18,8 +18,10 @@
  * the largest |second difference| along an axis. A 1-D slice has only f'' at each point.
  *
  * Curvatures are per squared coordinate unit; in float32 a flat surface's second differences
- * are rounding (about 2⁻²³·|f|/h² each), which `noiseFloor` records: curvatures below it are
- * not resolved, and points where every |λ| is below it count as convex (ratio 0).
+ * are rounding, at least about 2⁻²³·|f|/h² each (a loss summed over a batch rounds more), which
+ * `noiseFloor` records: curvatures below it are not resolved, and points where every |λ| is
+ * below it count as convex (ratio 0). Choose the range so that the curvatures found are well
+ * above it.
  */
 import { TdxError } from '@tdx/core';
 
@@ -35,7 +37,7 @@ export interface SurfaceCurvature {
   maxCurvature: number;
   /** max |f_aa|, |f_bb| (or |f''|): the largest second difference along an axis, per h². */
   maxSecondDifference: number;
-  /** 2⁻²³ · max|f| · 4/h_min², the size of float32 rounding in a second difference. */
+  /** 2⁻²³ · max|f| · 4/h_min²: a lower bound on float32 rounding in a second difference. */
   noiseFloor: number;
 }
 
