@@ -125,6 +125,12 @@ export { lossLandscapeConfig } from './landscape/config.js';
 export { randomDirection } from './landscape/random-direction.js';
 export { topEigenvectors, type Eigenpair } from './landscape/top-eigenvectors.js';
 export { withSliceEvaluator } from './landscape/evaluate.js';
+export {
+  sliceCurvature,
+  surfaceCurvature,
+  type SurfaceCurvature,
+} from './landscape/surface-curvature.js';
+export { weightSpectra, type WeightSpectrum } from './init-conditions/weight-spectra.js';
 export { meanField } from './mean-field/evaluate.js';
 export { curveGaps, sizedGroups } from './mean-field/curves.js';
 export { particleDistances, particleDrift } from './mean-field/distances.js';

@@ -25,6 +25,7 @@ import {
 } from '@tdx/core';
 import { Rng, tf, useBackend, type AnalysisTarget, exactnessBackends } from '@tdx/tensor';
 import { lossLandscapePlugin } from '../src/plugins/loss-landscape.js';
+import type { SurfaceCurvature } from '../src/landscape/surface-curvature.js';
 import { QUADRATIC_EIGENVALUES, quadratic, reluNet } from './loss-landscape-nets.js';
 
 const analysis = (config: Record<string, unknown>) =>
@@ -52,6 +53,7 @@ const dataOf = (out: AnalysisOutput) =>
     cosine?: number;
     reason?: string;
     minimum?: { loss: number; coordinates: number[] };
+    curvature?: SurfaceCurvature;
     settings: Record<string, unknown>;
   };
 
@@ -236,6 +238,13 @@ for (const backend of exactnessBackends()) {
         // The lowest point found is a grid point, with its loss.
         const flat = grid.flat() as number[];
         expect(data.minimum!.loss).toBe(Math.min(...flat));
+        // The surface's own curvature: diag(λ₁, λ₂) at every interior point, convex.
+        const curvature = data.curvature!;
+        expect(curvature.points).toBe(7 * 7);
+        expect(curvature.convexFraction).toBe(1);
+        expect(curvature.nonConvexity!.max).toBe(0);
+        close(curvature.maxCurvature, l1, 1e-3);
+        close(curvature.minCurvature, l2, 1e-3);
       });
 
       it('interpolates towards the step-0 parameters it recorded', async () => {

@@ -1,6 +1,7 @@
 /** The init-conditions analysis's config, what it needs of a model, and its record. */
 import { z } from '@tdx/core';
 import type { ParamValues, Tensor } from '@tdx/tensor';
+import type { WeightRatios, WeightSpectrum } from './weight-spectra.js';
 
 /** What init-conditions needs of a model (one-layer-attention has it). */
 export interface KernelMatrixModel {
@@ -139,6 +140,10 @@ export type InitConditionsData = {
     sigmaMins: number[];
     worstConditionNumber: number | null;
   }>;
+  /** Singular values of W_Q, W_K, W_V (and W_O), by block name (see weight-spectra.ts). */
+  weightSpectra: Record<string, WeightSpectrum>;
+  /** σ_min(W_Q)/σ_max(W_V), σ_max(W_Q)/σ_min(W_V), and the same for W_K. */
+  weightRatios: WeightRatios;
   valueOnlyGd: ValueOnlyGdPrediction | { reason: string };
   notes: string[];
 };

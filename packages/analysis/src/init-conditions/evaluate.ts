@@ -13,6 +13,7 @@ import { kernelModel, layerBatch, readLayer, type HostLayer } from './layer.js';
 import { checkedLoss, residual, stackedInputs } from './least-squares.js';
 import { headSpectra, kernelConditions, type HeadSpectrum } from './spectra.js';
 import { valueOnlyRate } from './value-only-gd.js';
+import { ATTENTION_ROLES, weightSpectra } from './weight-spectra.js';
 
 export function initConditions(
   target: AnalysisTarget,
@@ -58,6 +59,19 @@ function evaluateLayer(
     valueName: model.valuePath.value,
   });
   const valueOnlyGd = valueOnlyRate({ ...layer, tolerance, R, perHead }, config);
+  const weights = weightSpectra(
+    target.params.blocks
+      .filter(
+        (b) => b.shape.length === 2 && (ATTENTION_ROLES as readonly string[]).includes(b.role),
+      )
+      .map((b) => ({
+        name: b.name,
+        role: b.role,
+        rows: b.shape[0]!,
+        cols: b.shape[1]!,
+        values: b.variable.dataSync(),
+      })),
+  );
   return {
     sequences: N,
     tokens: layer.n,
@@ -75,6 +89,8 @@ function evaluateLayer(
     weightNorms,
     stackedInputs: perHead.map(stackedInputRecord),
     kernels: kernels.map((k) => ({ ...k, worstConditionNumber: finite(k.worstConditionNumber) })),
+    weightSpectra: weights.spectra,
+    weightRatios: weights.ratios,
     valueOnlyGd,
     notes,
   };

@@ -17,6 +17,7 @@ import { axisPoints, axisRanges, linspace, type LossLandscapeConfig } from './co
 import { directionCosine, landscapeDirections, type LandscapeDirection } from './directions.js';
 import { InitialParameters, type Endpoint } from './endpoints.js';
 import { withSliceEvaluator } from './evaluate.js';
+import { sliceCurvature, surfaceCurvature } from './surface-curvature.js';
 
 /** What a plugin instance keeps across the evaluations of its run. */
 export class LandscapeState {
@@ -178,17 +179,25 @@ function output(
       minimum = { loss, coordinates: points[p]! };
   });
   const n = axes[0]!.length;
+  // 2-D: losses[i][j] at (axes[0].values[j], axes[1].values[i]), as a contour's z.
+  const grid =
+    axes.length === 1
+      ? undefined
+      : Array.from({ length: axes[1]!.length }, (_, i) => losses.slice(i * n, (i + 1) * n));
+  // The surface's own curvature needs a point on each side of an interior point.
+  const curvature = axes.every((a) => a.length >= 3)
+    ? grid
+      ? surfaceCurvature(grid, axes[0]!, axes[1]!)
+      : sliceCurvature(losses, axes[0]!)
+    : undefined;
   return {
     value: centre,
     data: {
       ...common,
       axes: directions.map((d, k) => directionRecord(d, axes[k])),
-      // 2-D: losses[i][j] at (axes[0].values[j], axes[1].values[i]), as a contour's z.
-      losses:
-        axes.length === 1
-          ? losses
-          : Array.from({ length: axes[1]!.length }, (_, i) => losses.slice(i * n, (i + 1) * n)),
+      losses: grid ?? losses,
       ...(minimum ? { minimum } : {}),
+      ...(curvature ? { curvature } : {}),
     },
   };
 }

@@ -14,6 +14,10 @@
  *   `sigmaMinLargeVsWeights` (σ_min/‖W‖_F ≥ minSigmaOverWeightNorm for every block). The
  *   paper's own threshold values (the initial conditions of its convergence theorems) are not
  *   transcribed here, so every threshold is a config value and the ratios are always reported;
+ * - the singular values of W_Q, W_K, W_V (and W_O) and the ratios σ_min(W_Q)/σ_max(W_V),
+ *   σ_max(W_Q)/σ_min(W_V) (the same for W_K): what the paper's eigenvalue conditions on the
+ *   initial W_Q, W_K against W_V are made of. Its inequalities themselves are not transcribed
+ *   (the paper's text was not reachable), so these are reported without a check;
  * - W_V-only gradient descent (see spectral/gd-rate.ts): the eigenvalues of the residual
  *   operator (B_hB_hᵀ per head; λ_k(BBᵀ)·μ_j(W_OᵀW_O) with W_O and one head), the minimum
  *   reachable loss, the stability limit 2N/λ_max, the optimal rate, and at `lr` the predicted
@@ -29,7 +33,8 @@
  *
  * The parts live in ../init-conditions/: config.ts (config, model contract, record), layer.ts
  * (the layer read onto the host), least-squares.ts (B, the residual and the loss),
- * spectra.ts (singular values of B_h and S_ih), checks.ts and value-only-gd.ts.
+ * spectra.ts (singular values of B_h and S_ih), weight-spectra.ts, checks.ts and
+ * value-only-gd.ts.
  */
 import { definePlugin, type AnalysisInstance } from '@tdx/core';
 import { initConditionsConfig } from '../init-conditions/config.js';

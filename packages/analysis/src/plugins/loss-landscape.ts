@@ -45,8 +45,10 @@
  * `label`, coordinate `values`, `norm` ‖d‖ and, by kind, `blocks` (each block's treatment,
  * ‖w_b‖ and ‖d_b‖), `eigenvalue`/`residual`/`lanczosSteps`, or `endpoint`), `losses` (1-D: one
  * per coordinate; 2-D: losses[i][j] at (axes[0].values[j], axes[1].values[i]); null where not
- * finite), `minimum` (the lowest loss and its coordinates), `cosine` between two directions
- * and `settings`. Figures: the slices per run over its evaluations; per run at its first and
+ * finite), `minimum` (the lowest loss and its coordinates), `cosine` between two directions,
+ * `curvature` (a smoothness number: the surface's own finite-difference Hessian at every
+ * interior point and the non-convexity ratio max(0, −λ₂)/max|λ| summarised over the grid; see
+ * ../landscape/surface-curvature.ts) and `settings`. Figures: the slices per run over its evaluations; per run at its first and
  * last evaluation, a contour and a 3-D surface of the grid (`scale`: log when the losses span
  * more than two decades, by default).
  */

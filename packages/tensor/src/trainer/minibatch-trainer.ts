@@ -1,10 +1,13 @@
 /**
  * The built-in trainer: one optimizer update per training batch. Each step runs inside
  * tf.tidy; only the parameters and the optimizer state outlive it, and a step that leaves
- * tensors behind is reported instead of slowly eating memory (leak-guard.ts).
+ * tensors behind is reported instead of slowly eating memory (leak-guard.ts). With
+ * `firstSteps`, a first training stage (another model, optimizer or set of trainable blocks)
+ * runs before step 0 and the run starts from where it ended (first-stage.ts).
  */
 import {
   definePlugin,
+  pluginRef,
   TdxError,
   z,
   type TrainerInstance,
@@ -36,6 +39,7 @@ import { tf, type Tensor } from '../tf.js';
 
 import { disposeReplaced, tensorsIn } from '../tree.js';
 import { encodeCheckpoint, restoreCheckpoint } from './checkpoint-codec.js';
+import { startFromFirstStage, trainFirstStage } from './first-stage.js';
 import { LeakGuard } from './leak-guard.js';
 
 export interface MinibatchTrainerConfig {
@@ -43,6 +47,11 @@ export interface MinibatchTrainerConfig {
   leakCheck: 'error' | 'warn' | 'off';
   /** The blocks that train (any selector matching); the others are frozen. Default: all. */
   trainable?: ParamSelectorConfig[] | undefined;
+  /**
+   * Sets the model's parameters once it is built, before the optimizer's state is made from
+   * them (the two-stage trainer starts its second stage from its first stage's parameters).
+   */
+  initialize?: ((params: ParamSet) => void) | undefined;
 }
 
 /** A training session whose analysis target is an AnalysisTarget. */
@@ -56,7 +65,11 @@ export function startMinibatchSession(
   parts: Omit<TrainerParts, 'steps'> & { steps?: number },
   config: MinibatchTrainerConfig = { leakCheck: 'error' },
 ): MinibatchSession {
-  const { dataset, model, optimizer, trainable } = prepareParts(parts, config.trainable);
+  const { dataset, model, optimizer, trainable } = prepareParts(
+    parts,
+    config.trainable,
+    config.initialize,
+  );
   let state = initOptimizerState(optimizer, model, dataset, trainable);
   let stepsDone = 0;
   const leaks = new LeakGuard(config.leakCheck);
@@ -118,6 +131,7 @@ export function startMinibatchSession(
 function prepareParts(
   parts: Omit<TrainerParts, 'steps'>,
   selectors: ParamSelectorConfig[] | undefined,
+  initialize?: (params: ParamSet) => void,
 ): { dataset: Dataset; model: Model; optimizer: GradientTransformation; trainable: ParamSet } {
   const dataset = asDataset(parts.dataset);
   const model = asModel(
@@ -125,6 +139,14 @@ function prepareParts(
     'the model built by the model plugin',
   );
   const optimizer = asGradientTransformation(parts.optimizer);
+  if (initialize) {
+    try {
+      initialize(model.params);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  }
   applyTrainable(model.params, selectors);
   const trainable = model.params.trainable();
   if (trainable.blocks.length === 0) {
@@ -301,16 +323,64 @@ export const minibatchTrainer = definePlugin({
   kind: 'trainer',
   name: 'minibatch',
   description:
-    "one update per training batch: the batch loss's gradient through the optimizer, added to the trainable blocks",
-  config: z.object({
-    leakCheck: z.enum(['error', 'warn', 'off']).default('error'),
-    trainable: z
-      .array(paramSelectorSchema)
-      .min(1)
-      .optional()
-      .describe(
-        'Train only these blocks: roles (`[value]`, `[query, key, value]`) or selectors (`{ role, layer, name }`); the rest stay at their initial values. Default: every block.',
-      ),
+    "one update per training batch: the batch loss's gradient through the optimizer, added to the trainable blocks; optionally after a first stage (firstSteps) that trains another model",
+  config: z
+    .object({
+      leakCheck: z.enum(['error', 'warn', 'off']).default('error'),
+      trainable: z
+        .array(paramSelectorSchema)
+        .min(1)
+        .optional()
+        .describe(
+          'Train only these blocks: roles (`[value]`, `[query, key, value]`) or selectors (`{ role, layer, name }`); the rest stay at their initial values. Default: every block.',
+        ),
+      firstSteps: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe(
+          'A first training stage of this many updates before step 0; the run starts from where it ends (see first-stage.ts). Absent: none.',
+        ),
+      firstModel: pluginRef('model')
+        .optional()
+        .describe(
+          "The first stage's model: the run's architecture, e.g. with another attention kernel. Absent: the run's model.",
+        ),
+      firstOptimizer: pluginRef('optimizer')
+        .optional()
+        .describe("The first stage's optimizer. Absent: the run's."),
+      firstTrainable: z
+        .array(paramSelectorSchema)
+        .min(1)
+        .optional()
+        .describe('The blocks the first stage trains, as `trainable`. Default: every block.'),
+    })
+    .refine(
+      (c) =>
+        c.firstSteps !== undefined ||
+        (c.firstModel === undefined &&
+          c.firstOptimizer === undefined &&
+          c.firstTrainable === undefined),
+      {
+        message:
+          'firstModel, firstOptimizer and firstTrainable describe a first stage: give firstSteps',
+        path: ['firstSteps'],
+      },
+    ),
+  create: (config): TrainerInstance => ({
+    start: (parts) => {
+      if (config.firstSteps === undefined) return startMinibatchSession(parts, config);
+      const first = trainFirstStage(
+        parts,
+        { ...config, firstSteps: config.firstSteps },
+        startMinibatchSession,
+      );
+      return startMinibatchSession(parts, {
+        leakCheck: config.leakCheck,
+        trainable: config.trainable,
+        initialize: (params) => startFromFirstStage(params, first),
+      });
+    },
   }),
-  create: (config): TrainerInstance => ({ start: (parts) => startMinibatchSession(parts, config) }),
 });
