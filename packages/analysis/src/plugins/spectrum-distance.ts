@@ -83,8 +83,10 @@ export interface SpectrumDistance {
   analysis: string;
   step: number;
   mode: SpectrumDistanceConfig['mode'];
-  /** `by k-th largest eigenvalue`, or `as measured`. */
+  /** `by the 10th largest eigenvalue`, or `as measured`. */
   normalization: string;
+  /** The k of that eigenvalue, when normalised. */
+  kth?: number;
   /** One per pair of models and width. */
   pairs: PairDistance[];
   /** Each model's full density (first seed) on one grid, for the figure. */
@@ -223,6 +225,7 @@ export function spectrumDistance(
     step: config.step,
     mode: config.mode,
     normalization: kth === undefined ? 'as measured' : `by the ${kth}th largest eigenvalue`,
+    ...(kth === undefined ? {} : { kth }),
     pairs,
     full: {
       grid: { start: full.grid[0]!, step: full.grid[1]! - full.grid[0]!, points: full.grid.length },
@@ -241,7 +244,7 @@ export function spectrumDistanceSection(summary: SpectrumDistance): ReportSectio
     id: `spectrum-distance-full-step${summary.step}`,
     title: `Full-Hessian spectra of every model, step ${summary.step}`,
     caption: `SLQ densities of the whole Hessian (log scale), one per model (its first seed), on one grid, spectra ${summary.normalization}.`,
-    x: { label: summary.normalization === 'as measured' ? 'eigenvalue' : 'eigenvalue / λ_k' },
+    x: { label: summary.kth === undefined ? 'eigenvalue' : `eigenvalue / λ_${summary.kth}` },
     y: { label: 'density', log: true },
     series: Object.entries(summary.full.densities).map(([name, density]) => ({
       name,
