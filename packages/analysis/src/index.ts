@@ -58,6 +58,11 @@ export {
   type SpectralDensity,
 } from './spectral/slq.js';
 export { slqSettings } from './curvature/config.js';
+export {
+  kthLargestRitzValue,
+  normalizeByKth,
+  type KthNormalization,
+} from './spectral/kth-normalization.js';
 export { slqParts, type OperatorQuadratures, type SlqPartsOptions } from './curvature/slq-parts.js';
 export { hutchinsonTrace, type TraceEstimate } from './spectral/hutchinson.js';
 export { jensenShannon, jensenShannonMatrix, type JsMode } from './spectral/jensen-shannon.js';

@@ -9,11 +9,12 @@ import { gradientNoisePlugin } from './plugins/gradient-noise.js';
 import { gradientNormPlugin } from './plugins/gradient-norm.js';
 import { hessianSpectrumPlugin } from './plugins/hessian-spectrum.js';
 import { hessianTracePlugin } from './plugins/hessian-trace.js';
+import { spectrumDistanceReporter } from './plugins/spectrum-distance.js';
 import { robustConditionNumberPlugin } from './plugins/robust-condition-number.js';
 import { topHessianEigenvaluesPlugin } from './plugins/top-hessian-eigenvalues.js';
 import { topHessianEigenvaluePlugin } from './top-hessian-eigenvalue.js';
 
-/** Registers the built-in analyses. */
+/** Registers the built-in analyses, and the reporter that compares spectra across models. */
 export function register(registry: Registry): Registry {
   return registry.register(
     topHessianEigenvaluePlugin,
@@ -29,5 +30,6 @@ export function register(registry: Registry): Registry {
     initConditionsPlugin,
     lossLandscapePlugin,
     meanFieldPlugin,
+    spectrumDistanceReporter,
   );
 }

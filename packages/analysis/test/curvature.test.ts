@@ -2,20 +2,10 @@
  * Curvature operators and analyses on a small network whose dense Hessian is built from exact
  * HVPs and eigendecomposed by ml-matrix: the reference every result is compared with.
  */
-import { EigenvalueDecomposition, Matrix, QrDecomposition } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type AnalysisInstance } from '@tdx/core';
-import {
-  ParamSet,
-  Rng,
-  tf,
-  useBackend,
-  type AnalysisTarget,
-  type Batch,
-  type LossFunction,
-  type Scalar,
-  exactnessBackends,
-} from '@tdx/tensor';
+import { Rng, tf, useBackend, exactnessBackends } from '@tdx/tensor';
 import {
   blockOperators,
   denseMatrix,
@@ -24,6 +14,7 @@ import {
   subBlockCoordinates,
 } from '../src/index.js';
 import { smallNetwork } from './small-network.js';
+import { twoBlockQuadratic } from './two-block-quadratic.js';
 
 const toMatrix = (columns: Float64Array[]) => new Matrix(columns.map((c) => Array.from(c)));
 const eigenvalues = (m: Matrix) =>
@@ -163,50 +154,6 @@ for (const backend of exactnessBackends()) {
       );
     });
   });
-}
-
-/** ½ aᵀAa + ½ bᵀBb: two blocks whose Hessians are A and B exactly. */
-function twoBlockQuadratic(spectrumA: number[], spectrumB: number[]) {
-  const rng = new Rng(4);
-  const rotate = (values: number[]) => {
-    const n = values.length;
-    const G = new Matrix(Array.from({ length: n }, () => Array.from(rng.normalArray(n))));
-    const Q = new QrDecomposition(G).orthogonalMatrix;
-    return Q.mmul(Matrix.diag(values)).mmul(Q.transpose());
-  };
-  const A = tf.tensor2d(rotate(spectrumA).to2DArray());
-  const B = tf.tensor2d(rotate(spectrumB).to2DArray());
-  const params = ParamSet.create([
-    {
-      name: 'a',
-      role: 'query',
-      init: { values: rng.normalArray(spectrumA.length), shape: [spectrumA.length, 1] },
-    },
-    {
-      name: 'b',
-      role: 'mlp',
-      init: { values: rng.normalArray(spectrumB.length), shape: [spectrumB.length, 1] },
-    },
-  ]);
-  const lossOn = (): LossFunction => (p) =>
-    tf.tidy(
-      () =>
-        tf.mul(
-          0.5,
-          tf.add(
-            tf.sum(tf.mul(p.a!, tf.matMul(A, p.a!))),
-            tf.sum(tf.mul(p.b!, tf.matMul(B, p.b!))),
-          ),
-        ) as Scalar,
-    );
-  const target = {
-    params,
-    lossOn,
-    analysisBatch: () => ({}) as Batch,
-    dataset: { batch: () => ({}) },
-    step: 0,
-  } as unknown as AnalysisTarget;
-  return { target, dispose: () => (params.dispose(), tf.dispose([A, B])) };
 }
 
 describe('block-heterogeneity', () => {

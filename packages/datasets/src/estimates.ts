@@ -8,6 +8,7 @@ import type { IclLinearRegressionConfig } from './icl-linear-regression.js';
 import type { MailTextConfig } from './mail-text.js';
 import type { MarkovTextConfig } from './markov-text.js';
 import type { MnistConfig } from './mnist.js';
+import { measuredSpectra } from './measured-spectra.js';
 import type { QuadraticConfig } from './quadratic.js';
 import type { SpamAssassinConfig } from './spam-assassin.js';
 import type { TokenRegressionConfig } from './token-regression.js';
@@ -41,14 +42,22 @@ export function estimateIclLinearRegression(c: IclLinearRegressionConfig): Resou
 }
 
 export function estimateQuadratic(c: QuadraticConfig): ResourceEstimate {
-  const blocks = c.construction === 'custom' ? (c.ranges?.length ?? 0) : c.blocks;
-  const n = blocks * c.blockSize;
+  // Measured spectra: the blocks are those of the measurement (read here, so that a missing
+  // experiment is reported before any run starts).
+  const sizes =
+    c.construction === 'measured'
+      ? measuredSpectra(c).eigenvalues.map((b) => b.length)
+      : Array.from(
+          { length: c.construction === 'custom' ? (c.ranges?.length ?? 0) : c.blocks },
+          () => c.blockSize,
+        );
+  const n = sizes.reduce((a, b) => a + b, 0);
   return estimateOf(
     {
       task: 'quadratic',
       inputShape: [n, n],
       targetShape: [2, n],
-      meta: { blockSizes: Array.from({ length: blocks }, () => c.blockSize).join(',') },
+      meta: { blockSizes: sizes.join(',') },
       batchSize: 1,
     },
     // The Hessian on the host (float64) while it is built.

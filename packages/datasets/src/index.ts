@@ -1,5 +1,6 @@
 export * from './icl-linear-regression.js';
 export * from './quadratic.js';
+export * from './measured-spectra.js';
 export * from './markov-text.js';
 export * from './mnist.js';
 export * from './spam-assassin.js';

@@ -26,6 +26,25 @@ export const slqConfig = {
   gridPoints: z.number().int().min(10).optional(),
 };
 
+/**
+ * Spectra divided by their k-th largest eigenvalue (Zhang et al. 2024 draw theirs divided by
+ * the 10th), estimated from the Ritz values; absent: spectra as measured.
+ */
+export const normalizeConfig = {
+  normalize: z
+    .strictObject({
+      kth: z
+        .number()
+        .int()
+        .positive()
+        .describe('Divide each spectrum by its k-th largest eigenvalue (10 in Zhang et al.).'),
+    })
+    .optional()
+    .describe(
+      "Each spectrum divided by its own k-th largest eigenvalue, estimated from the Ritz values (each probe's k-th largest node, averaged): spectra of different scales on one axis.",
+    ),
+};
+
 export const blocksConfig = {
   blocks: z
     .union([z.literal('each'), z.array(selector).min(1)])

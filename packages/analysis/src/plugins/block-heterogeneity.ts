@@ -16,6 +16,7 @@ import {
   batchesConfig,
   blockSelection,
   blocksConfig,
+  normalizeConfig,
   slqConfig,
   slqSettings,
 } from '../curvature/config.js';
@@ -24,6 +25,8 @@ import { densityPoints, storeDensity, type StoredDensity } from '../curvature/st
 import { jensenShannonMatrix } from '../spectral/jensen-shannon.js';
 import { slqParts } from '../curvature/slq-parts.js';
 import { densityGrid, densityOnGrid, type Quadrature } from '../spectral/slq.js';
+import { normalizeByKth, type KthNormalization } from '../spectral/kth-normalization.js';
+import { axisLabel } from './hessian-spectrum.js';
 
 export const blockHeterogeneityConfig = z
   .object({
@@ -31,6 +34,7 @@ export const blockHeterogeneityConfig = z
     ...batchesConfig,
     ...blocksConfig,
     mode: z.enum(['probability', 'raw-density']).default('probability'),
+    ...normalizeConfig,
   })
   .refine((c) => c.split !== 'heads' || c.heads !== undefined, {
     message: 'split: heads needs heads: <number of heads>',
@@ -55,18 +59,21 @@ export function blockHeterogeneityParts(config: BlockHeterogeneityConfig) {
         config.aggregate,
       ),
     combine: (_target, blocks) => {
-      // One grid and one width for all blocks, so the densities are comparable point by point.
-      const { grid, sigma } = densityGrid(
-        blocks.map((b) => b.quadratures),
-        settings,
+      // With `normalize`, each block divided by its own λ_k first: JS then compares shapes only.
+      const scaled = blocks.map((b) =>
+        config.normalize ? normalizeByKth(b.quadratures, config.normalize.kth, b.name) : undefined,
       );
-      const densities = blocks.map((b) => densityOnGrid(b.quadratures, grid, sigma));
+      const drawn = blocks.map((b, i) => scaled[i]?.quadratures ?? b.quadratures);
+      // One grid and one width for all blocks, so the densities are comparable point by point.
+      const { grid, sigma } = densityGrid(drawn, settings);
+      const densities = drawn.map((q) => densityOnGrid(q, grid, sigma));
       const { matrix, mean } = jensenShannonMatrix(densities, config.mode);
       return {
         value: mean,
         data: {
           js0: mean,
           mode: config.mode,
+          ...(config.normalize ? { normalize: config.normalize } : {}),
           names: blocks.map((b) => b.name),
           matrix,
           settings,
@@ -74,6 +81,7 @@ export function blockHeterogeneityParts(config: BlockHeterogeneityConfig) {
             name: b.name,
             dimension: b.dimension,
             quadratures: b.quadratures,
+            ...(scaled[i] ? { normalization: scaled[i].normalization } : {}),
             ...storeDensity(grid, densities[i]!, sigma),
           })),
         },
@@ -99,6 +107,7 @@ interface StoredBlock extends StoredDensity {
   name: string;
   dimension: number;
   quadratures: Quadrature[];
+  normalization?: KthNormalization;
 }
 
 export function heterogeneityFigures(
@@ -125,9 +134,8 @@ export function heterogeneityFigures(
         kind: 'density',
         id: `${file.label}-${run.label}-densities-step${last.step}`,
         title: `Blockwise Hessian spectra, ${run.label}, step ${last.step}`,
-        caption:
-          'Spectral density of each block’s principal sub-matrix H_bb, on a common grid (log scale).',
-        x: { label: 'eigenvalue' },
+        caption: `Spectral density of each block’s principal sub-matrix H_bb, on a common grid (log scale)${last.normalize ? `, each block divided by its own ${axisLabel(last.normalize).split(' / ')[1]}` : ''}.`,
+        x: { label: axisLabel(last.normalize) },
         y: { label: 'density', log: true },
         series: (last.blocks as StoredBlock[]).map((b) => ({
           name: b.name,

@@ -15,6 +15,7 @@ import {
   batchesConfig,
   blockSelection,
   blocksConfig,
+  normalizeConfig,
   slqConfig,
   slqSettings,
 } from '../curvature/config.js';
@@ -22,6 +23,7 @@ import { blockOperators, hessianOperator, type CurvatureOperator } from '../curv
 import { densityPoints, storeDensity, type StoredDensity } from '../curvature/stored-density.js';
 import { slqParts } from '../curvature/slq-parts.js';
 import { densityGrid, densityOnGrid, type Quadrature } from '../spectral/slq.js';
+import { normalizeByKth, type KthNormalization } from '../spectral/kth-normalization.js';
 
 export const hessianSpectrumConfig = z
   .object({
@@ -32,6 +34,7 @@ export const hessianSpectrumConfig = z
       .default('full')
       .describe("`full`: the whole Hessian; `blocks`: each block's H_bb; `both`."),
     ...blocksConfig,
+    ...normalizeConfig,
   })
   .refine((c) => c.split !== 'heads' || c.heads !== undefined, {
     message: 'split: heads needs heads: <number of heads>',
@@ -43,7 +46,10 @@ export type HessianSpectrumConfig = z.output<typeof hessianSpectrumConfig>;
 export interface StoredSpectrum extends StoredDensity {
   name: string;
   dimension: number;
+  /** As measured: Ritz values in the Hessian's own units. */
   quadratures: Quadrature[];
+  /** With `normalize`: the λ_k the density's axis is divided by. */
+  normalization?: KthNormalization;
 }
 
 export function spectrumOperators(
@@ -83,18 +89,29 @@ export function hessianSpectrumParts(config: HessianSpectrumConfig) {
     combine: (_target, operators) => {
       // Each operator on its own grid: the full Hessian's and a block's ranges differ widely.
       const spectra: StoredSpectrum[] = operators.map((op) => {
-        const { grid, sigma } = densityGrid(op.quadratures, settings);
+        const scaled = config.normalize
+          ? normalizeByKth(op.quadratures, config.normalize.kth, op.name)
+          : undefined;
+        const drawn = scaled?.quadratures ?? op.quadratures;
+        const { grid, sigma } = densityGrid(drawn, settings);
         return {
           name: op.name,
           dimension: op.dimension,
           quadratures: op.quadratures,
-          ...storeDensity(grid, densityOnGrid(op.quadratures, grid, sigma), sigma),
+          ...(scaled ? { normalization: scaled.normalization } : {}),
+          ...storeDensity(grid, densityOnGrid(drawn, grid, sigma), sigma),
         };
       });
       const top = Math.max(...spectra[0]!.quadratures.map((q) => Math.max(...q.nodes)));
       return {
         value: top,
-        data: { settings, batches: config.batches, aggregate: config.aggregate, spectra },
+        data: {
+          settings,
+          batches: config.batches,
+          aggregate: config.aggregate,
+          ...(config.normalize ? { normalize: config.normalize } : {}),
+          spectra,
+        },
       };
     },
   });
@@ -110,6 +127,12 @@ export function hessianSpectrum(
   };
 }
 
+/** `eigenvalue`, or `eigenvalue / λ_10` for spectra normalised by their 10th largest. */
+export function axisLabel(normalize: unknown): string {
+  const kth = (normalize as { kth?: number } | undefined)?.kth;
+  return kth === undefined ? 'eigenvalue' : `eigenvalue / λ_${kth}`;
+}
+
 /** The densities at the last step each run evaluated, one figure per run. */
 export function spectrumFigures(
   runs: Parameters<NonNullable<AnalysisInstance['figures']>>[0],
@@ -123,8 +146,8 @@ export function spectrumFigures(
         kind: 'density' as const,
         id: `${file.label}-${run.label}`,
         title: `Hessian spectrum, ${run.label}, step ${last.step}`,
-        caption: `SLQ density (log scale) of ${spectra.length === 1 ? spectra[0]!.name : `${spectra.length} blocks`}: ${(last.settings as { probes: number; steps: number }).probes} probes of ${(last.settings as { steps: number }).steps} Lanczos steps, Gaussian width ${spectra[0]!.sigma.toPrecision(3)}.`,
-        x: { label: 'eigenvalue' },
+        caption: `SLQ density (log scale) of ${spectra.length === 1 ? spectra[0]!.name : `${spectra.length} blocks`}: ${(last.settings as { probes: number; steps: number }).probes} probes of ${(last.settings as { steps: number }).steps} Lanczos steps, Gaussian width ${spectra[0]!.sigma.toPrecision(3)}${last.normalize ? `; each spectrum divided by its own ${axisLabel(last.normalize).split(' / ')[1]}` : ''}.`,
+        x: { label: axisLabel(last.normalize) },
         y: { label: 'density', log: true },
         series: spectra.map((s) => ({
           name: s.name,
