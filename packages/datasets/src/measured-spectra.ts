@@ -20,6 +20,7 @@
  * - `none`: as given (inline eigenvalues, which must then be positive).
  */
 import { isAbsolute, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { readExperiment, TdxError } from '@tdx/core';
 
 export interface Quadrature {
@@ -71,6 +72,18 @@ export function measuredQuadratures(source: SpectraSource): StoredBlock[] {
   const dir = isAbsolute(source.experiment)
     ? source.experiment
     : resolve(process.cwd(), source.experiment);
+  if (!existsSync(dir)) {
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `dataset.spectra.experiment: no experiment folder at ${dir}`,
+      {
+        hint:
+          'run the spec that measures the spectra first (for recipes/quadratic-measured-blocks.yaml: ' +
+          'tdx run recipes/full-vs-block-spectra.yaml, from the same folder), or point ' +
+          'dataset.spectra.experiment at its results folder',
+      },
+    );
+  }
   const data = readExperiment(dir);
   const runs = data.runs
     .filter((r) => r.model === source.model && r.analyses[source.analysis])

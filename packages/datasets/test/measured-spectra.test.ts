@@ -197,6 +197,9 @@ describe('quadratic from measured spectra', () => {
     };
     expect(failure({ model: 'cnn' })).toMatch(/no run of model "cnn".*models there: gpt/);
     expect(failure({ model: 'gpt', blocks: ['c'] })).toMatch(/no block "c".*blocks there: a, b/);
+    expect(failure({ model: 'gpt', experiment: join(dir, 'not-run-yet') })).toMatch(
+      /dataset\.spectra\.experiment: no experiment folder at .*not-run-yet \| run the spec that measures the spectra first .*full-vs-block-spectra/,
+    );
     expect(
       registry.check('dataset', { name: 'quadratic', construction: 'measured' }, 'dataset')
         .problems,
