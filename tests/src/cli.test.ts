@@ -211,6 +211,8 @@ describe('tdx validate, list, describe', () => {
       'recipes/linear-attention/condition-number-covariates.yaml': '12 run(s) of 750 steps',
       'recipes/linear-attention/condition-number-depth.yaml': '12 run(s) of 750 steps',
       'recipes/linear-attention/noise-init.yaml': '2 run(s) of 1 steps',
+      'recipes/linear-attention/nonlinear.yaml': '24 run(s) of 500 steps',
+      'recipes/linear-attention/deep-clip.yaml': '8 run(s) of 800 steps',
       'recipes/mean-field/gradient-flow.yaml': '1 run(s) of 3000 steps',
       'recipes/quadratic-adam-beta2-one.yaml': '156 run(s) of 1000 steps',
     };

@@ -12,6 +12,18 @@
  * orthogonal matrix (or I); by default the task is transformed as in Ahn et al.'s code,
  * w = U D⁻¹ w₀, so that y = <w₀, z> keeps its distribution.
  *
+ * Nonlinear targets (Ahn et al.'s nonlinear regression), x ~ N(0, I_d) shown in the prompt, and
+ * a random one-hidden-layer ReLU net f (see random-relu-net.ts), hidden width `netHidden` (d):
+ * - `relu` (`generate_data_relu`): y = f(x), f: R^d → R with weights N(0, 0.1²), drawn afresh
+ *   for every batch (the authors draw it in every call) and shared by the batch's prompts; no
+ *   task vector, so a prompt's context tells the model which f this batch uses;
+ * - `mlp` (nonlinear_regression.ipynb's `generate_data_mlp`): y = <w, g(x)>, w ~ N(0, I_d) per
+ *   prompt, g: R^d → R^d with torch's default (uniform) weights, drawn once per run from the data
+ *   seed and shared by every batch and the evaluation batch: linear regression on fixed random
+ *   features that the model never sees (a model with `covariateMlp` can learn them).
+ *   (linear_transformer.py's own `generate_data_mlp` differs: N(0, 1) weights, a net per call and
+ *   g(x) in the prompt; its `generate_data(mode='mlp')` drops that result and returns normal data.)
+ *
  * Layout: inputs [batch, n + 1, d + 1], one token per row: rows 0..n-1 are (x_i, y_i), row n is
  * (x_q, 0). Targets [batch]: y_q. Batches are a pure function of (seed, step); the evaluation
  * batch of (evalSeed), or of the seed when evalSeed is not given.
@@ -20,9 +32,10 @@ import { definePlugin, TdxError, z } from '@tdx/core';
 import { Rng, tf, type Batch, type Dataset, type DatasetInfo } from '@tdx/tensor';
 import { cachedBatch } from './cached-batch.js';
 import { randomRotation } from './random-rotation.js';
+import { applyReluNet, drawReluNet, type ReluNet } from './random-relu-net.js';
 import { estimateIclLinearRegression } from './estimates.js';
 
-export const iclCovariates = ['normal', 'sphere', 'gamma'] as const;
+export const iclCovariates = ['normal', 'sphere', 'gamma', 'relu', 'mlp'] as const;
 export type IclCovariates = (typeof iclCovariates)[number];
 
 export const iclCovarianceConfig = z.strictObject({
@@ -67,7 +80,22 @@ export const iclLinearRegressionConfig = z
     covariates: z
       .enum(iclCovariates)
       .default('normal')
-      .describe('Distribution of the covariates before the covariance is applied.'),
+      .describe(
+        'Distribution of the covariates before the covariance is applied; `relu` and `mlp`: x ~ N(0, I) with targets through a random ReLU net (Ahn et al.).',
+      ),
+    netHidden: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('relu and mlp covariates: hidden width of the random ReLU net; default d.'),
+    netWeightStd: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        "relu and mlp covariates: the net's weights ~ N(0, s²); default 0.1 for relu, torch's uniform ±1/√fan_in for mlp (biases always torch's).",
+      ),
     gammaShape: z
       .number()
       .positive()
@@ -101,6 +129,20 @@ export const iclLinearRegressionConfig = z
       ),
   })
   .superRefine((c, ctx) => {
+    const nonlinear = c.covariates === 'relu' || c.covariates === 'mlp';
+    if (nonlinear && c.covariance)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['covariance'],
+        message: `covariates '${c.covariates}' take x ~ N(0, I) (as Ahn et al.'s nonlinear modes); drop covariance`,
+      });
+    for (const key of ['netHidden', 'netWeightStd'] as const)
+      if (!nonlinear && c[key] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `applies only to covariates 'relu' or 'mlp', not '${c.covariates}'`,
+        });
     if (c.covariance && c.covariance.scales.length !== c.d)
       ctx.addIssue({
         code: 'custom',
@@ -123,6 +165,32 @@ export interface IclPromptConfig {
   covariance?: IclCovarianceConfig | undefined;
   /** Default 0. */
   noise?: number | undefined;
+  /** relu and mlp covariates: hidden width of the random net; default d. */
+  netHidden?: number | undefined;
+  /** relu and mlp covariates: the net's weight std; default 0.1 (relu), torch's uniform (mlp). */
+  netWeightStd?: number | undefined;
+  /** mlp covariates: the feature net g; absent, drawn from the sampler's `rng.fork('mlp-net')`. */
+  net?: ReluNet | undefined;
+}
+
+/** The prompts' tokens and targets, and the random net behind relu and mlp targets. */
+export interface IclPrompts {
+  tokens: Float32Array;
+  targets: Float32Array;
+  /** relu: the batch's f (d → 1); mlp: the feature net g (d → d); otherwise null. */
+  net: ReluNet | null;
+}
+
+/** relu: the batch's target net f, drawn from the batch's stream. */
+export function iclReluNet(rng: Rng, config: IclPromptConfig): ReluNet {
+  const hidden = config.netHidden ?? config.d;
+  return drawReluNet(rng.fork('relu-net'), config.d, hidden, 1, config.netWeightStd ?? 0.1);
+}
+
+/** mlp: the feature net g of a run, drawn from the run's data stream. */
+export function iclMlpNet(rng: Rng, config: IclPromptConfig): ReluNet {
+  const hidden = config.netHidden ?? config.d;
+  return drawReluNet(rng.fork('mlp-net'), config.d, hidden, config.d, config.netWeightStd);
 }
 
 /** The matrices of a covariance, d × d row-major in float64. */
@@ -160,11 +228,7 @@ export function iclCovariance(d: number, covariance: IclCovarianceConfig): IclCo
 }
 
 /** The tokens and targets of `batchSize` prompts drawn from `rng`, on the host. */
-export function sampleIclPrompts(
-  rng: Rng,
-  config: IclPromptConfig,
-  batchSize: number,
-): { tokens: Float32Array; targets: Float32Array } {
+export function sampleIclPrompts(rng: Rng, config: IclPromptConfig, batchSize: number): IclPrompts {
   const covariance = config.covariance ? iclCovariance(config.d, config.covariance) : null;
   return samplePrompts(rng, config, batchSize, covariance);
 }
@@ -174,9 +238,18 @@ function samplePrompts(
   config: IclPromptConfig,
   batchSize: number,
   covariance: IclCovariance | null,
-): { tokens: Float32Array; targets: Float32Array } {
+): IclPrompts {
   const { d, n } = config;
   const covariates = config.covariates ?? 'normal';
+  if (covariates === 'relu' || covariates === 'mlp') {
+    if (covariance)
+      throw new TdxError(
+        'INVALID_ARGUMENT',
+        `covariates '${covariates}' take x ~ N(0, I); a covariance is not supported with them`,
+        { hint: 'drop covariance, or use normal, sphere or gamma covariates' },
+      );
+    return sampleNonlinearPrompts(rng, { ...config, covariates }, batchSize);
+  }
   const shape = config.gammaShape ?? 0.1;
   const noise = config.noise ?? 0;
   if (!(noise >= 0) || !Number.isFinite(noise))
@@ -227,7 +300,56 @@ function samplePrompts(
     for (let i = 0; i < n; i++) tokens[(b * rows + i) * width + d] = labels[b * rows + i]!;
     targets[b] = labels[b * rows + n]!; // the query's label slot stays 0
   }
-  return { tokens, targets };
+  return { tokens, targets, net: null };
+}
+
+/** relu and mlp covariates: x ~ N(0, I_d) in the prompt, labels through the random net. */
+function sampleNonlinearPrompts(
+  rng: Rng,
+  config: IclPromptConfig & { covariates: 'relu' | 'mlp' },
+  batchSize: number,
+): IclPrompts {
+  const { d, n } = config;
+  const noise = config.noise ?? 0;
+  if (!(noise >= 0) || !Number.isFinite(noise))
+    throw new TdxError('INVALID_ARGUMENT', `noise must be a finite number >= 0, got ${noise}`);
+  const relu = config.covariates === 'relu';
+  const net = relu ? iclReluNet(rng, config) : (config.net ?? iclMlpNet(rng, config));
+  if (net.inputs !== d || net.outputs !== (relu ? 1 : d))
+    throw new TdxError(
+      'INVALID_ARGUMENT',
+      `the ${config.covariates} net maps ${net.inputs} → ${net.outputs}, the prompts need ${d} → ${relu ? 1 : d}`,
+    );
+  const width = d + 1;
+  const rows = n + 1;
+  const tokens = new Float32Array(batchSize * rows * width);
+  const targets = new Float32Array(batchSize);
+  const labels = new Float64Array(batchSize * rows);
+  const w = new Float64Array(d);
+  const x = new Float64Array(d);
+  const out = new Float64Array(net.outputs);
+  const scratch = new Float64Array(net.hidden);
+  for (let b = 0; b < batchSize; b++) {
+    if (!relu) for (let k = 0; k < d; k++) w[k] = rng.normal();
+    for (let i = 0; i < rows; i++) {
+      for (let k = 0; k < d; k++) x[k] = rng.normal();
+      applyReluNet(net, x, out, scratch);
+      let y = 0;
+      if (relu) y = out[0]!;
+      else for (let k = 0; k < d; k++) y += w[k]! * out[k]!;
+      tokens.set(x, (b * rows + i) * width);
+      labels[b * rows + i] = y;
+    }
+  }
+  if (noise > 0) {
+    const eps = rng.fork('icl-noise', rng.nextUint32());
+    for (let j = 0; j < labels.length; j++) labels[j] = labels[j]! + noise * eps.normal();
+  }
+  for (let b = 0; b < batchSize; b++) {
+    for (let i = 0; i < n; i++) tokens[(b * rows + i) * width + d] = labels[b * rows + i]!;
+    targets[b] = labels[b * rows + n]!;
+  }
+  return { tokens, targets, net };
 }
 
 function matVec(m: Float64Array, v: Float64Array, out: Float64Array, d: number): void {
@@ -245,6 +367,9 @@ export function createIclLinearRegression(
   const root = new Rng(config.seed ?? seed);
   const evalRoot = config.evalSeed === undefined ? root : new Rng(config.evalSeed);
   const covariance = config.covariance ? iclCovariance(config.d, config.covariance) : null;
+  // mlp: one feature net per run, from the data stream, shared with the evaluation batch.
+  const prompts: IclPromptConfig =
+    config.covariates === 'mlp' ? { ...config, net: iclMlpNet(root, config) } : config;
   const meta: DatasetInfo['meta'] = {
     d: config.d,
     n: config.n,
@@ -252,6 +377,10 @@ export function createIclLinearRegression(
     noise: config.noise,
   };
   if (config.covariates === 'gamma') meta.gammaShape = config.gammaShape;
+  if (config.covariates === 'relu' || config.covariates === 'mlp') {
+    meta.netHidden = config.netHidden ?? config.d;
+    if (config.netWeightStd !== undefined) meta.netWeightStd = config.netWeightStd;
+  }
   if (config.covariance) {
     meta.covarianceScales = config.covariance.scales.join(',');
     meta.covarianceRotation = config.covariance.rotation;
@@ -264,7 +393,7 @@ export function createIclLinearRegression(
     meta,
   };
   const toBatch = (rng: Rng, size: number): Batch => {
-    const { tokens, targets } = samplePrompts(rng, config, size, covariance);
+    const { tokens, targets } = samplePrompts(rng, prompts, size, covariance);
     return {
       inputs: tf.tensor3d(tokens, [size, config.n + 1, config.d + 1], 'float32'),
       targets: tf.tensor1d(targets, 'float32'),

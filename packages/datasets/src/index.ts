@@ -10,3 +10,4 @@ export * from './mail-text.js';
 export * from './text/tokenizer.js';
 export * from './text/vocabulary.js';
 export { register } from './register.js';
+export * from './random-relu-net.js';

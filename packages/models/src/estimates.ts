@@ -64,7 +64,7 @@ export function estimateLinearTransformer(
     layers: number;
     heads: number;
     parameterization: 'sparse' | 'full';
-    scores: 'linear' | 'softmax';
+    scores: 'linear' | 'softmax' | 'relu';
     covariateMlp?: { hidden: number } | undefined;
   },
   ctx: EstimateContext,
@@ -80,7 +80,8 @@ export function estimateLinearTransformer(
   const B = data.batchSize;
   const T = rows;
   const W = cols;
-  const softmax = c.scores === 'softmax' ? T * T : 0;
+  // Softmax and ReLU scores form the T x T score matrix (the linear one never does).
+  const softmax = c.scores === 'linear' ? 0 : T * T;
   const perHead = B * (2 * T * W + 2 * W * W + softmax);
   const activations = c.layers * (B * T * W + B * W * W + c.heads * perHead);
   const flops =

@@ -27,6 +27,8 @@
  * - `scores: 'softmax'`: each head adds P̃ Z M A with A the softmax over the keys i < n of
  *   the same scores Zᵀ Q̃ Z divided by `scale` (default √(d+1), as the attention kernels'
  *   `scale` divides theirs), in place of the 1/n average (see prompt-softmax-attention.ts);
+ * - `scores: 'relu'` (Ahn et al.'s ReLU attention): each head adds (1/n) P̃ Z M relu(Zᵀ Q̃ Z),
+ *   the ReLU on every score before the mask and the 1/n (see prompt-relu-attention.ts);
  * - `covariateMlp`: a trainable d → hidden → d MLP on every token's covariates before the
  *   first layer, labels untouched, as Ahn et al.'s `Transformer_MLP` (see covariate-mlp.ts).
  */
@@ -46,6 +48,7 @@ import {
 import { applyCovariateMlp, covariateMlpBlocks, covariateMlpConfig } from './covariate-mlp.js';
 import type { BlockInit } from './layers.js';
 import { promptSoftmaxAttention } from './prompt-softmax-attention.js';
+import { promptReluAttention } from './prompt-relu-attention.js';
 
 export {
   applyCovariateMlp,
@@ -56,6 +59,7 @@ export {
 } from './covariate-mlp.js';
 import { estimateLinearTransformer } from './estimates.js';
 export { promptSoftmaxAttention } from './prompt-softmax-attention.js';
+export { promptReluAttention, promptReluWeights, promptScores } from './prompt-relu-attention.js';
 
 export const linearTransformerConfig = z
   .object({
@@ -73,10 +77,10 @@ export const linearTransformerConfig = z
       .describe('Standard deviation of the i.i.d. normal initialisation of every P and Q entry.'),
     parameterization: z.enum(['sparse', 'full']).default('sparse'),
     scores: z
-      .enum(['linear', 'softmax'])
+      .enum(['linear', 'softmax', 'relu'])
       .default('linear')
       .describe(
-        'How the scores Zᵀ Q̃ Z weight the values: `linear`, divided by n (Ahn et al.); `softmax`, the softmax over the keys i < n of Zᵀ Q̃ Z / scale. (Formerly `attention`; not an attention-kernel reference as in gpt, vit and text-transformer.)',
+        "How the scores Zᵀ Q̃ Z weight the values: `linear`, divided by n (Ahn et al.); `softmax`, the softmax over the keys i < n of Zᵀ Q̃ Z / scale; `relu`, relu of each score, divided by n (Ahn et al.'s ReLU attention). (Formerly `attention`; not an attention-kernel reference as in gpt, vit and text-transformer.)",
       ),
     scale: z
       .number()
@@ -196,6 +200,17 @@ function buildFromConfig(config: LinearTransformerConfig, info: DatasetInfo, see
           X = tf.add(X, updates.length === 1 ? updates[0]! : tf.addN(updates));
           continue;
         }
+        if (config.scores === 'relu') {
+          const updates = Array.from({ length: config.heads }, (_, h) =>
+            promptReluAttention(
+              X,
+              embed(values[linearTransformerBlockName(l, h, 'P')]!, true),
+              embed(values[linearTransformerBlockName(l, h, 'Q')]!, false),
+            ),
+          );
+          X = tf.add(X, updates.length === 1 ? updates[0]! : tf.addN(updates));
+          continue;
+        }
         const masked = tf.mul(X, keyMask);
         const updates: Tensor[] = [];
         // Xᵀ M X: the key-value second moment of each prompt, [batch, d+1, d+1].
@@ -234,7 +249,7 @@ export const linearTransformer = definePlugin({
   kind: 'model',
   name: 'linear-transformer',
   description:
-    'linear attention Z <- Z + (1/n) P Z M Zᵀ Q Z per layer (Ahn et al. 2023), prediction -Z[d, n]; softmax scores and a covariate MLP as options',
+    'linear attention Z <- Z + (1/n) P Z M Zᵀ Q Z per layer (Ahn et al. 2023), prediction -Z[d, n]; softmax or ReLU scores and a covariate MLP as options',
   config: linearTransformerConfig,
   renamedKeys: { attention: 'scores', temperature: 'scale' },
   create: (config, ctx): ModelBuilder => ({

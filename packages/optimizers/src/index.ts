@@ -6,6 +6,8 @@ export * from './transforms/trace.js';
 export * from './transforms/scale-by-adam.js';
 export * from './transforms/add-decayed-weights.js';
 export * from './transforms/clip-by-global-norm.js';
+export * from './transforms/clip-by-block-norm.js';
+export * from './clip-by-block-norm.js';
 export * from './sgd.js';
 export * from './adam.js';
 export { register } from './register.js';
