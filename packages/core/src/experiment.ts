@@ -19,7 +19,7 @@ import { loadPluginModules } from './plugin-loader.js';
 
 import { runInPool } from './pool/process-pool.js';
 import type { WorkerRegistrySetup } from './pool/worker-registry.js';
-import type { Registry } from './registry.js';
+import { refData, type Registry } from './registry.js';
 import { runReporters } from './reports.js';
 import { resolveWithOverrides } from './resolve-with-overrides.js';
 import { fsErrorCode, ioError, makeDirs, writeJsonAtomic } from './run-directory.js';
@@ -371,8 +371,7 @@ export async function writeReports(
   const errors: string[] = [];
   const resolved = refs.flatMap((ref, i) => {
     try {
-      const r = registry.resolve('reporter', ref, `reporters[${i}]`);
-      return [{ name: r.plugin.name, label: r.label, config: r.config as Record<string, unknown> }];
+      return [refData(registry.resolve('reporter', ref, `reporters[${i}]`))];
     } catch (error) {
       const name = (ref as { name?: unknown } | null)?.name ?? ref;
       errors.push(

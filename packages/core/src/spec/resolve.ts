@@ -8,15 +8,19 @@ import { TdxError, type Problem } from '../errors.js';
 import { estimateRun, exceeded, machineBudget, MAX_RUNS } from '../estimate.js';
 import { loadPluginModules } from '../plugin-loader.js';
 import type { PluginKind } from '../plugin.js';
-import { linkResolution, resolutionOf, type Registry } from '../registry.js';
+import {
+  linkResolution,
+  refData,
+  resolutionOf,
+  type Registry,
+  type ResolvedPluginRef,
+} from '../registry.js';
 import { zodProblems } from '../zod-problems.js';
 import { expandRuns, type PlannedRun } from './expand.js';
 import {
   analysisScheduleSchema,
   specSchema,
   type ResolvedAnalysisRef,
-  type ResolvedModelRef,
-  type ResolvedPluginRef,
   type ResolvedSpec,
 } from './schema.js';
 import type { SpecSource } from './source.js';
@@ -127,16 +131,8 @@ class SpecChecks {
     const { resolved, problems, notices } = this.registry.check(kind, value, path);
     this.problems.push(...problems);
     this.notices.push(...notices);
-    if (!resolved) return undefined;
-    // The spec's form of the resolution, linked to it: runs create from it without a new parse.
-    return linkResolution(
-      {
-        name: resolved.plugin.name,
-        label: resolved.label,
-        config: resolved.config as Record<string, unknown>,
-      },
-      resolved,
-    );
+    // The spec holds the resolution's data, linked to it: runs create from it without a new parse.
+    return resolved && refData(resolved);
   }
 
   /** References under `one` (a single value) or `many` (a list), each checked, labels unique. */
@@ -209,8 +205,9 @@ function checkReferences(spec: CheckedInput, checks: SpecChecks) {
   };
 }
 
-const ownsDataset = (m: unknown) =>
-  m !== null && typeof m === 'object' && (m as Record<string, unknown>).dataset !== undefined;
+/** A model reference that names its own dataset. */
+const ownsDataset = (m: unknown): m is { dataset: unknown } =>
+  m !== null && typeof m === 'object' && 'dataset' in m && m.dataset !== undefined;
 
 /** The spec's dataset: required unless every model names its own. */
 function checkDataset(spec: CheckedInput, checks: SpecChecks): ResolvedPluginRef | undefined {
@@ -226,10 +223,10 @@ function checkDataset(spec: CheckedInput, checks: SpecChecks): ResolvedPluginRef
 }
 
 /** The models, each with the dataset it names (if it names one). */
-function checkModels(spec: CheckedInput, checks: SpecChecks): ResolvedModelRef[] {
+function checkModels(spec: CheckedInput, checks: SpecChecks): ResolvedSpec['models'] {
   return checks.refs('model', 'models', spec.model, spec.models, (v, p) => {
     if (!ownsDataset(v)) return checks.ref('model', v, p);
-    const { dataset: own, ...model } = v as Record<string, unknown>;
+    const { dataset: own, ...model } = v;
     const modelRef = checks.ref('model', model, p);
     const datasetRef = checks.ref('dataset', own, `${p}.dataset`);
     return (
