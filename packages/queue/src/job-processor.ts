@@ -118,7 +118,6 @@ async function restoreFolder(
 function childSetup(host: WorkerHost, data: RunJob): ChildSetup {
   const { spec } = data.task.plan;
   return {
-    registryModule: host.registryModule,
     plugins: spec.plugins,
     baseDir: host.pluginDir,
     backend:
@@ -126,6 +125,7 @@ function childSetup(host: WorkerHost, data: RunJob): ChildSetup {
         ? { name: host.backend }
         : flattenRef(spec.backend),
     analysisWorkers: host.analysisWorkers,
+    ...(host.analysisWorkerScript ? { analysisWorkerScript: host.analysisWorkerScript } : {}),
     worker: host.name,
   };
 }

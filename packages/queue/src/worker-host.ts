@@ -23,7 +23,8 @@ export interface WorkerHost {
   leaseMs: number;
   /** Holds one scratch folder per run under way. */
   scratchRoot: string;
-  registryModule: string;
+  /** The script of analysis worker processes, when runs may split their analyses. */
+  analysisWorkerScript?: string;
   /** Where the spec's plugin modules are resolved from. */
   pluginDir: string;
   /** The backend for runs whose spec says `auto`. */

@@ -15,7 +15,6 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { ownThreads } from '@tdx/core';
 import { jobProcessor } from './job-processor.js';
@@ -31,8 +30,13 @@ export type { QueueWorkerSummary } from './worker-host.js';
 export interface QueueWorkerOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://...`. */
   url: string;
-  /** A module exporting createRegistry() with the built-in plugins (the tdx command passes its own). */
-  registryModule: string;
+  /**
+   * The script each run process runs: one that calls `serveRunProcess(createRegistry)` with the
+   * caller's registry (the tdx command passes its own).
+   */
+  runScript: string;
+  /** The script of analysis worker processes (core's serveAnalysisWorker), for analysisWorkers > 1. */
+  analysisWorkerScript?: string;
   /** Runs at once, each in its own process (default: the number of cores). */
   concurrency?: number;
   /** The backend for runs whose spec says `auto` (a spec that names a backend gets that one). */
@@ -56,13 +60,9 @@ export interface QueueWorkerOptions {
   log?: (line: string) => void;
   /** Aborting stops the worker: every run saves a checkpoint and goes back to the queue. */
   signal?: AbortSignal;
-  /** The run process's script (tests only; default: run-process.js next to this module). */
-  runScript?: string;
   /** Node options of the run processes (tests only; default: this process's). */
   execArgv?: string[];
 }
-
-const defaultRunScript = (): string => fileURLToPath(new URL('./run-process.js', import.meta.url));
 
 /**
  * Removes the scratch folders of workers of this machine that died (SIGKILL leaves them):
@@ -128,7 +128,7 @@ async function openWorker(target: RedisTarget, options: QueueWorkerOptions): Pro
     log,
     store: new RunStore(redis, queueName),
     processes: new RunProcessPool({
-      script: options.runScript ?? defaultRunScript(),
+      script: options.runScript,
       execArgv: options.execArgv ?? process.execArgv,
       // The cores this worker may use (all of them, or TDX_BACKEND_THREADS when several workers
       // share a machine), shared among its run processes as the local pool shares them.
@@ -138,7 +138,7 @@ async function openWorker(target: RedisTarget, options: QueueWorkerOptions): Pro
     summary: { ended: 0, givenBack: 0, superseded: 0 },
     leaseMs: Math.max(1000, (options.stallSeconds ?? 30) * 1000),
     scratchRoot: mkdtempSync(join(scratchBase, `tdx-worker-${process.pid}-`)),
-    registryModule: options.registryModule,
+    ...(options.analysisWorkerScript ? { analysisWorkerScript: options.analysisWorkerScript } : {}),
     pluginDir: resolve(options.pluginDir ?? process.cwd()),
     backend: options.backend,
     analysisWorkers: Math.max(1, Math.floor(options.analysisWorkers ?? 1)),
