@@ -23,7 +23,8 @@ import { totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import type { PluginKind } from './plugin.js';
 import { resolutionOf, type Registry } from './registry.js';
-import type { ResolvedPluginRef, RunSpec } from './spec/schema.js';
+import type { ResolvedPluginRef } from './registry.js';
+import type { RunSpec } from './spec/schema.js';
 
 /** What a plugin instance will cost, as its plugin estimates it from the config. */
 export interface ResourceEstimate {

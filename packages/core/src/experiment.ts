@@ -19,7 +19,7 @@ import { loadPluginModules } from './plugin-loader.js';
 
 import { runInPool } from './pool/process-pool.js';
 import type { WorkerRegistrySetup } from './pool/worker-registry.js';
-import type { Registry } from './registry.js';
+import { refData, type Registry } from './registry.js';
 import { runReporters } from './reports.js';
 import { resolveWithOverrides } from './resolve-with-overrides.js';
 import { fsErrorCode, ioError, makeDirs, writeJsonAtomic } from './run-directory.js';
@@ -56,23 +56,23 @@ export interface RunExperimentOptions {
   /** Runs at once, each in its own process (default 1: in this process, one after another). */
   workers?: number;
   /**
-   * With workers > 1: a module exporting createRegistry() that builds the same registry in each
-   * worker (a registry cannot cross processes). The tdx command passes its own.
-   */
-  registryModule?: string;
-  /**
    * Worker processes per run for analyses that split into parts (SLQ probes and blocks). Default:
    * the cores left over by the runs going at once (cores / runs at once, at least 1). 1 keeps
-   * every analysis in its run's process. Needs registryModule.
+   * every analysis in its run's process. Needs analysisWorkerScript.
    */
   analysisWorkers?: number;
   /** When runs save checkpoints (default: every 60 s, and on a stop request). */
   checkpoint?: CheckpointPolicy;
   /** Aborting asks every run to save a checkpoint and stop; unstarted runs do not start. */
   signal?: AbortSignal;
-  /** The worker script (tests only; default: the built worker next to this module). */
+  /**
+   * With workers > 1: the script each run worker process runs, one that calls
+   * `serveRunWorker(createRegistry)` with the caller's registry (a registry cannot cross
+   * processes; the caller's script imports core, core never imports the caller). The tdx
+   * command passes its own.
+   */
   workerScript?: string;
-  /** The analysis worker script (tests only; default: the built one next to this module). */
+  /** With analysis workers: the script that calls `serveAnalysisWorker(createRegistry)`. */
   analysisWorkerScript?: string;
 }
 
@@ -110,22 +110,21 @@ interface Experiment {
   options: RunExperimentOptions;
 }
 
-/** The runs at once; worker processes of either kind need a registry module to rebuild from. */
+/** The runs at once; worker processes of either kind need their script to rebuild the registry. */
 function checkWorkerOptions(options: RunExperimentOptions): number {
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
-  if (workers > 1 && !options.registryModule) {
+  if (workers > 1 && !options.workerScript) {
     throw new TdxError(
       'INVALID_ARGUMENT',
-      'running with several workers needs options.registryModule',
+      'running with several workers needs options.workerScript',
       {
-        hint: 'pass a module that exports createRegistry(), or use workers: 1',
+        hint: 'pass a script that calls serveRunWorker(createRegistry), or use workers: 1',
       },
     );
   }
-
-  if ((options.analysisWorkers ?? 1) > 1 && !options.registryModule) {
-    throw new TdxError('INVALID_ARGUMENT', 'analysis workers need options.registryModule', {
-      hint: 'pass a module that exports createRegistry(), or use analysisWorkers: 1',
+  if ((options.analysisWorkers ?? 1) > 1 && !options.analysisWorkerScript) {
+    throw new TdxError('INVALID_ARGUMENT', 'analysis workers need options.analysisWorkerScript', {
+      hint: 'pass a script that calls serveAnalysisWorker(createRegistry), or use analysisWorkers: 1',
     });
   }
   return workers;
@@ -168,7 +167,6 @@ async function executeRuns(exp: Experiment, workers: number): Promise<Map<string
     runWorkers: Math.min(workers, toRun),
     analysisWorkers: analysisWorkersPerRun(options, pooled ? Math.min(workers, toRun) : 1),
     registrySetup: {
-      registryModule: options.registryModule!,
       plugins: exp.spec.plugins,
       baseDir: exp.baseDir,
       backend: flattenRef(exp.spec.backend),
@@ -201,14 +199,14 @@ interface ExecutionSetup {
 
 /**
  * Analysis workers per run: as asked, else the cores left over by the runs going at once (at
- * least 1). Without a registry module a worker could not rebuild the run: none.
+ * least 1). Without their script a worker could not rebuild the run: none.
  */
 function analysisWorkersPerRun(options: RunExperimentOptions, runsAtOnce: number): number {
-  if (!options.registryModule) return 1;
+  if (!options.analysisWorkerScript) return 1;
   return Math.max(1, Math.floor(options.analysisWorkers ?? availableParallelism() / runsAtOnce));
 }
 
-/** Runs in worker processes, each rebuilding the registry from the registry module. */
+/** Runs in worker processes, each rebuilding the registry with the caller's worker script. */
 function executeInPool(
   exp: Experiment,
   source: RunSource,
@@ -219,10 +217,13 @@ function executeInPool(
     workers: setup.runWorkers,
     emit: exp.emit,
     shouldStop: setup.shouldStop,
-    ...(options.workerScript ? { workerScript: options.workerScript } : {}),
+    workerScript: options.workerScript!,
     init: {
       ...setup.registrySetup,
       analysisWorkers: setup.analysisWorkers,
+      ...(options.analysisWorkerScript
+        ? { analysisWorkerScript: options.analysisWorkerScript }
+        : {}),
       checkpoint: options.checkpoint ?? {},
       ...(options.source ? { specFile: options.source.path } : {}),
     },
@@ -248,7 +249,7 @@ async function executeHere(
           analysisWorkers: {
             ...setup.registrySetup,
             count: setup.analysisWorkers,
-            ...(options.analysisWorkerScript ? { workerScript: options.analysisWorkerScript } : {}),
+            workerScript: options.analysisWorkerScript!,
           },
         }
       : {}),
@@ -371,8 +372,7 @@ export async function writeReports(
   const errors: string[] = [];
   const resolved = refs.flatMap((ref, i) => {
     try {
-      const r = registry.resolve('reporter', ref, `reporters[${i}]`);
-      return [{ name: r.plugin.name, label: r.label, config: r.config as Record<string, unknown> }];
+      return [refData(registry.resolve('reporter', ref, `reporters[${i}]`))];
     } catch (error) {
       const name = (ref as { name?: unknown } | null)?.name ?? ref;
       errors.push(

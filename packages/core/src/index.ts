@@ -33,5 +33,8 @@ export * from './run-claim.js';
 export * from './run-source.js';
 export * from './estimate.js';
 export type { WorkerInit } from './pool/protocol.js';
+export { serveRunWorker } from './pool/run-worker.js';
+export { serveAnalysisWorker } from './pool/analysis-worker.js';
+export type { RegistryFactory, WorkerRegistrySetup } from './pool/worker-registry.js';
 export { childEnvironment, ownThreads } from './pool/thread-budget.js';
 export * from './tuning.js';

@@ -10,8 +10,11 @@ import { unwrapSchema } from './zod-problems.js';
 
 const nestedKinds = new WeakMap<z.ZodType, PluginKind>();
 
-/** What a nested reference holds once resolved: `{ name, label, ...config }`. */
-export type NestedPluginRef = string | { name: string; [key: string]: unknown };
+/**
+ * A plugin reference as a spec writes it, at the top level (`model: ...`) or inside another
+ * plugin's config (`attention: ...`): a name, or `{ name, label?, ...config }`.
+ */
+export type PluginRef = string | { name: string; label?: string; [key: string]: unknown };
 
 /**
  * A config field that names a plugin of `kind`: a name, or `{ name, ...config }`.
@@ -19,13 +22,13 @@ export type NestedPluginRef = string | { name: string; [key: string]: unknown };
  * outer one and hands `create` the instance (typed InstanceOf<kind>) in its place; the
  * resolved config (spec.json, `estimate`) holds the reference `{ name, label, ...config }`.
  */
-export function pluginRef<K extends PluginKind>(kind: K): z.ZodType<NestedRef<K>, NestedPluginRef>;
+export function pluginRef<K extends PluginKind>(kind: K): z.ZodType<NestedRef<K>, PluginRef>;
 export function pluginRef<K extends PluginKind>(
   kind: K,
   defaultName: string,
-): z.ZodDefault<z.ZodType<NestedRef<K>, NestedPluginRef>>;
+): z.ZodDefault<z.ZodType<NestedRef<K>, PluginRef>>;
 export function pluginRef(kind: PluginKind, defaultName?: string): z.ZodType {
-  const schema: z.ZodType<NestedPluginRef> = z.union([
+  const schema: z.ZodType<PluginRef> = z.union([
     z.string().min(1),
     z.looseObject({ name: z.string().min(1) }),
   ]);

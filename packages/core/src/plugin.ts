@@ -10,7 +10,7 @@ import type {
 } from './contracts.js';
 import type { EstimateContext, ResourceEstimate } from './estimate.js';
 import { TdxError } from './errors.js';
-import type { NestedPluginRef } from './plugin-ref.js';
+import type { PluginRef } from './plugin-ref.js';
 import type { Registry } from './registry.js';
 
 export const PLUGIN_KINDS = [
@@ -54,7 +54,7 @@ declare const nestedKind: unique symbol;
  * The output type of a `pluginRef(kind)` config field: the reference as the spec writes it,
  * marked with its kind so that `create` receives the instance in its place (see Injected).
  */
-export type NestedRef<K extends PluginKind> = NestedPluginRef & { readonly [nestedKind]: K };
+export type NestedRef<K extends PluginKind> = PluginRef & { readonly [nestedKind]: K };
 
 type InjectField<T> = T extends { readonly [nestedKind]: infer K extends PluginKind }
   ? InstanceOf<K>

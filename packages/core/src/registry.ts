@@ -17,23 +17,25 @@ import { choicesHint } from './suggest.js';
 import { nestedPluginKind } from './plugin-ref.js';
 import { objectKeys, objectShape, zodProblems } from './zod-problems.js';
 
-/** A reference to a plugin as a spec writes it: `{ name, label?, ...config }`. */
-export interface PluginRef {
+/**
+ * A reference checked against its plugin, as data: the plugin's name, the label, and the
+ * config with every default filled in (nested references in it as `{ name, label, ...config }`).
+ * This is what a resolved spec holds and what travels (spec.json, run processes, queue jobs);
+ * in the process that checked it, it stands for its ResolvedRef (see linkResolution).
+ */
+export interface ResolvedPluginRef {
   name: string;
-  label?: string;
-  [key: string]: unknown;
+  label: string;
+  config: Record<string, unknown>;
 }
 
 /**
- * A reference checked against its plugin, once: the config with defaults (nested references
- * in it as `{ name, label, ...config }`, as spec.json shows them), the label, and the
- * resolutions of the nested references, by config key. `registry.create` takes it as it is,
- * without checking the config again.
+ * A reference checked once, in this process: its data, the plugin, and the resolutions of the
+ * nested references by config key. `registry.create` takes it as it is, without checking the
+ * config again.
  */
-export interface ResolvedRef<Config = unknown> {
+export interface ResolvedRef extends ResolvedPluginRef {
   plugin: AnyPlugin;
-  config: Config;
-  label: string;
   nested: Readonly<Record<string, ResolvedRef>>;
 }
 
@@ -60,6 +62,22 @@ export function linkResolution<T extends object>(ref: T, resolved: ResolvedRef |
 /** The resolution `ref` is, or stands for (see linkResolution); undefined for anything else. */
 export function resolutionOf(ref: unknown): ResolvedRef | undefined {
   return ref !== null && typeof ref === 'object' ? resolutions.get(ref) : undefined;
+}
+
+/** The data of a resolution (`{ name, label, config }`), standing for it. */
+export function refData(resolved: ResolvedRef): ResolvedPluginRef {
+  const { name, label, config } = resolved;
+  return linkResolution({ name, label, config }, resolved);
+}
+
+/** A resolution as a spec writes it back (`{ name, label, ...config }`), standing for it. */
+export function writtenRef(resolved: ResolvedRef): Record<string, unknown> {
+  const { name, label, config } = resolved;
+  return linkResolution({ name, label, ...config }, resolved);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Whether `value` is data JSON writes and reads back unchanged (so its text identifies it). */
@@ -169,12 +187,7 @@ export class Registry {
     const { resolved } = result;
     // A reference that gave notices (a former name) is checked again, to give them again.
     if (resolved && notices.length === 0) {
-      const written = {
-        name: resolved.plugin.name,
-        label: resolved.label,
-        ...(resolved.config as Record<string, unknown>),
-      };
-      for (const key of [refKey(kind, ref), refKey(kind, written)])
+      for (const key of [refKey(kind, ref), refKey(kind, writtenRef(resolved))])
         if (key !== undefined) this.resolved.set(key, resolved);
     }
     return { ...result, notices };
@@ -203,14 +216,14 @@ export class Registry {
       };
     }
     if (typeof ref === 'string') return this.checkInto(kind, { name: ref }, path, notices);
-    if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) {
+    if (!isRecord(ref)) {
       return {
         problems: [
           { path, message: `expected a ${kind} reference like { name: ... }`, value: ref },
         ],
       };
     }
-    const { name, label, ...rest } = ref as Record<string, unknown>;
+    const { name, label, ...rest } = ref;
     if (typeof name !== 'string' || name === '') {
       return {
         problems: [
@@ -284,9 +297,10 @@ export class Registry {
       : {};
     if (problems.length > 0) return { problems };
     const resolved: ResolvedRef = {
-      plugin,
-      config,
+      name: plugin.name,
       label: typeof label === 'string' ? label : name,
+      config,
+      plugin,
       nested,
     };
     return { resolved: linkResolution(resolved, resolved), problems };
@@ -303,10 +317,19 @@ export class Registry {
     problems: Problem[],
     notices: string[],
     nested: Record<string, ResolvedRef>,
-  ): unknown {
+  ): Record<string, unknown> {
+    if (!isRecord(config)) {
+      // A spec writes a config as `{ name, ...config }`: only an object fits there.
+      problems.push({
+        path,
+        message: `the config schema of ${plugin.kind} "${plugin.name}" gives ${config === null ? 'null' : typeof config}, not an object`,
+        hint: 'a plugin config is a z.object(...) schema',
+      });
+      return {};
+    }
     const shape = objectShape(plugin.config);
-    if (!shape || config === null || typeof config !== 'object') return config;
-    const out = { ...(config as Record<string, unknown>) };
+    const out = { ...config };
+    if (!shape) return out;
     for (const [key, field] of Object.entries(shape)) {
       const kind = nestedPluginKind(field);
       if (!kind || out[key] === undefined) continue;
@@ -319,14 +342,7 @@ export class Registry {
       problems.push(...found);
       if (resolved) {
         nested[key] = resolved;
-        out[key] = linkResolution(
-          {
-            name: resolved.plugin.name,
-            label: resolved.label,
-            ...(resolved.config as Record<string, unknown>),
-          },
-          resolved,
-        );
+        out[key] = writtenRef(resolved);
       }
     }
     return out;
@@ -339,7 +355,7 @@ export class Registry {
     const unknown = problems.some(
       (p) => p.message.startsWith('unknown ') && p.path.endsWith('name'),
     );
-    const name = (ref as { name?: unknown } | null)?.name;
+    const name = typeof ref === 'string' ? ref : isRecord(ref) ? ref.name : undefined;
     throw new TdxError(
       unknown ? 'PLUGIN_UNKNOWN' : 'PLUGIN_CONFIG',
       unknown
@@ -370,7 +386,7 @@ export class Registry {
     const { plugin, config, nested } = resolved;
     const keys = Object.keys(nested);
     if (keys.length === 0) return plugin.create(config, { registry: this, seed, path });
-    const injected = { ...(config as Record<string, unknown>) };
+    const injected = { ...config };
     for (const key of keys)
       injected[key] = this.instantiate(nested[key]!, joinPath(path, key), seed);
     return plugin.create(injected, { registry: this, seed, path });

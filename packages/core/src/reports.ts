@@ -1,7 +1,8 @@
 /** Running the reporters of an experiment over its data on disk. */
 import type { ExperimentData } from './experiment-data.js';
 import type { Registry } from './registry.js';
-import { flattenRef, type ResolvedPluginRef } from './spec/schema.js';
+import type { ResolvedPluginRef } from './registry.js';
+import { flattenRef } from './spec/schema.js';
 
 export interface ReportOutcome {
   files: string[];

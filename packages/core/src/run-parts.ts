@@ -8,7 +8,8 @@ import { TdxError } from './errors.js';
 import type { PluginKind } from './plugin.js';
 import type { Registry } from './registry.js';
 import { deriveSeed } from './seeds.js';
-import { flattenRef, type ResolvedPluginRef, type RunSpec } from './spec/schema.js';
+import type { ResolvedPluginRef } from './registry.js';
+import { flattenRef, type RunSpec } from './spec/schema.js';
 
 export function expectMethods<T>(
   instance: unknown,

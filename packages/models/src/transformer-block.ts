@@ -19,7 +19,7 @@ import {
   tf,
   type AttentionKernel,
   type MeanFieldScaling,
-  type Model,
+  type MeanField,
   type ParamBlockSpec,
   type ParamValues,
   type ParticleGroup,
@@ -313,7 +313,7 @@ export function transformerParticles(values: ParamValues, shape: BlockShape): Pa
 }
 
 /** What a model adds to itself for mean-field analyses: its scaling and its particles. */
-export function meanFieldParts(shape: BlockShape): Pick<Model, 'meanField' | 'particles'> {
+export function meanFieldParts(shape: BlockShape): MeanField | Record<never, never> {
   const meanField = meanFieldScaling(shape);
   return meanField ? { meanField, particles: (values) => transformerParticles(values, shape) } : {};
 }

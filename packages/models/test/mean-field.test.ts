@@ -12,6 +12,10 @@ import {
   type ParamValues,
   type Tensor,
   exactnessBackends,
+  isMeanFieldModel,
+  missingMeanField,
+  type MeanFieldModel,
+  type Model,
 } from '@tdx/tensor';
 import {
   blockShape,
@@ -25,6 +29,13 @@ import {
   buildVit,
 } from '../src/index.js';
 import { expectExactHvp, imageInfo, images, lmInfo, tokens } from './support/checks.js';
+
+/** The model as a mean-field model; fails the test when it is not one. */
+function meanFieldOf(model: Model): MeanFieldModel {
+  if (!isMeanFieldModel(model))
+    throw new Error(`not a mean-field model: no ${missingMeanField(model).join(', ')}`);
+  return model;
+}
 
 const meanField = (heads: number, layers: number, alpha = 1.5) =>
   blockShape({
@@ -146,8 +157,9 @@ for (const backend of exactnessBackends()) {
       const gpt = buildGpt(gptConfig.parse(config), lmInfo(5, 7), 3);
       const text = tokens(2, 3, 5, 7);
       await expectExactHvp(gpt, text);
-      expect(gpt.meanField).toEqual({ layers: 2, heads: 3, neurons: 5, alpha: 1 });
-      expect(gpt.particles!(gpt.params.values()).map((g) => [g.kind, g.layer, g.count])).toEqual([
+      const field = meanFieldOf(gpt);
+      expect(field.meanField).toEqual({ layers: 2, heads: 3, neurons: 5, alpha: 1 });
+      expect(field.particles(gpt.params.values()).map((g) => [g.kind, g.layer, g.count])).toEqual([
         ['attention', 0, 3],
         ['mlp', 0, 5],
         ['attention', 1, 3],
@@ -160,9 +172,9 @@ for (const backend of exactnessBackends()) {
       await expectExactHvp(vit, pictures);
       vit.dispose();
       tf.dispose([pictures.inputs, pictures.targets]);
-      expect(buildGpt(gptConfig.parse({ width: 8, heads: 2 }), lmInfo(4, 5), 1).meanField).toBe(
-        undefined,
-      );
+      const standard = buildGpt(gptConfig.parse({ width: 8, heads: 2 }), lmInfo(4, 5), 1);
+      expect(missingMeanField(standard)).toEqual(['particles', 'meanField']);
+      standard.dispose();
     });
   });
 }
@@ -189,7 +201,7 @@ describe('sizes of a mean-field model [cpu]', () => {
       expect(large.params.block(name).variable.dataSync()).toEqual(
         small.params.block(name).variable.dataSync(),
       );
-    const [a, b] = [small, large].map((m) => m.particles!(m.params.values()));
+    const [a, b] = [small, large].map((m) => meanFieldOf(m).particles(m.params.values()));
     for (let g = 0; g < a.length; g++) {
       const { count, dimension } = a[g]!;
       expect(b[g]!.values.slice(0, count * dimension)).toEqual(a[g]!.values);
@@ -238,7 +250,7 @@ describe('training time in the mean-field parameterisation [cpu]', () => {
       );
       const { model, params } = session.target();
       const heads4 = () => {
-        const group = model.particles!(params.values())[0]!;
+        const group = meanFieldOf(model).particles(params.values())[0]!;
         return group.values.slice(0, 4 * group.dimension);
       };
       const before = heads4();

@@ -5,6 +5,7 @@ export {
   type QueueWorkerOptions,
   type QueueWorkerSummary,
 } from './worker.js';
+export { serveRunProcess } from './run-process.js';
 export { parseRedisUrl, redactUrl, type RedisTarget } from './url.js';
 export {
   RunStore,

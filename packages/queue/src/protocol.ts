@@ -35,7 +35,6 @@ export interface RunJob {
 
 /** How a run process builds its registry and backend (it is reused while this stays the same). */
 export interface ChildSetup {
-  registryModule: string;
   plugins: string[];
   /** Where relative plugin paths (and packages) are resolved from, on the worker. */
   baseDir: string;
@@ -43,6 +42,8 @@ export interface ChildSetup {
   backend: Record<string, unknown>;
   /** Processes per run for analyses that split into parts (1: none). */
   analysisWorkers: number;
+  /** Their script (see core's serveAnalysisWorker); needed when analysisWorkers > 1. */
+  analysisWorkerScript?: string;
   /** Name of the worker, for messages. */
   worker: string;
 }

@@ -4,9 +4,10 @@
  * which writes them to Redis. This process never talks to Redis itself: if the worker goes, so
  * does it (the IPC channel closes), and nothing it computed afterwards can land anywhere.
  *
- * Started by worker.ts with child_process.fork (serialization: advanced).
+ * Its script is the caller's (the tdx command's `processes/queue-run-process.js`), which calls
+ * serveRunProcess with its registry; worker.ts starts it with child_process.fork
+ * (serialization: advanced).
  */
-import { pathToFileURL } from 'node:url';
 import {
   executeRun,
   isTdxError,
@@ -15,6 +16,7 @@ import {
   type BackendInfo,
   type ExperimentEvent,
   type Registry,
+  type RegistryFactory,
 } from '@tdx/core';
 import { FolderWatch } from './folder-watch.js';
 import type { ChildSetup, FromChild, SerializedError, ToChild } from './protocol.js';
@@ -45,25 +47,18 @@ export function serializeError(error: unknown): SerializedError {
   };
 }
 
-let setup: ChildSetup | undefined;
-let registry: Registry | undefined;
-let backend: BackendInfo | undefined;
-let stopRequested = false;
+/** What the process holds between messages. */
+interface ProcessState {
+  createRegistry: RegistryFactory;
+  /** Set once the worker's setup is done: the registry and backend its runs use. */
+  ready?: { setup: ChildSetup; registry: Registry; backend: BackendInfo };
+  stopRequested: boolean;
+}
 
-// The worker decides what a signal means; here a run only checkpoints and stops when asked.
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => {});
-// The worker is gone (even by SIGKILL): stop at once. Only the scratch folder was written.
-process.on('disconnect', () => process.exit(1));
-
-async function initialise(s: ChildSetup): Promise<void> {
+/** Builds the registry, loads the spec's plugins and activates the backend. */
+async function initialise(state: ProcessState, s: ChildSetup): Promise<void> {
   try {
-    const module = (await import(pathToFileURL(s.registryModule).href)) as Record<string, unknown>;
-    const make = (module.createRegistry ?? module.default) as
-      (() => Registry | Promise<Registry>) | undefined;
-    if (typeof make !== 'function')
-      throw new TdxError('PLUGIN_LOAD', `${s.registryModule} exports no createRegistry()`);
-    const r = (await make()).child();
+    const r = (await state.createRegistry()).child();
     const problems = await loadPluginModules(s.plugins, r, s.baseDir);
     if (problems.length > 0)
       throw new TdxError(
@@ -80,17 +75,17 @@ async function initialise(s: ChildSetup): Promise<void> {
         },
       );
     const info = await r.create('backend', s.backend, { path: 'backend' }).activate();
-    setup = s;
-    registry = r;
-    backend = info;
+    state.ready = { setup: s, registry: r, backend: info };
     send({ type: 'ready', backend: info });
   } catch (error) {
     send({ type: 'init-error', error: serializeError(error) });
   }
 }
 
-async function run(message: Extract<ToChild, { type: 'run' }>): Promise<void> {
-  stopRequested = false;
+/** Executes one run, sending the folder's changes and the events as they come. */
+async function run(state: ProcessState, message: Extract<ToChild, { type: 'run' }>): Promise<void> {
+  state.stopRequested = false;
+  const { setup: s, registry, backend } = state.ready!;
   const watch = new FolderWatch(message.task.dir);
   watch.baseline();
   let events: ExperimentEvent[] = [];
@@ -120,19 +115,18 @@ async function run(message: Extract<ToChild, { type: 'run' }>): Promise<void> {
     }
     if (URGENT.has(event.type) || now - lastSync >= SYNC_EVERY_MS) flush();
   };
-  const s = setup!;
   const { fatal: _fatal, ...result } = await executeRun(message.task, {
-    registry: registry!,
-    backend: backend!,
+    registry,
+    backend,
     emit,
     checkpoint: message.checkpoint,
-    shouldStop: () => stopRequested,
+    shouldStop: () => state.stopRequested,
     ...(message.specFile ? { specFile: message.specFile } : {}),
     ...(s.analysisWorkers > 1
       ? {
           analysisWorkers: {
             count: s.analysisWorkers,
-            registryModule: s.registryModule,
+            workerScript: s.analysisWorkerScript!,
             plugins: s.plugins,
             baseDir: s.baseDir,
             backend: s.backend,
@@ -144,32 +138,41 @@ async function run(message: Extract<ToChild, { type: 'run' }>): Promise<void> {
   send({ type: 'done', result });
 }
 
-process.on('message', (message: ToChild) => {
-  switch (message.type) {
-    case 'init':
-      void initialise(message.setup);
-      break;
-    case 'run':
-      run(message).catch((error: unknown) => {
-        // executeRun records its own failures; this is a failure of the sync itself.
-        send({
-          type: 'done',
-          result: {
-            id: message.task.plan.id,
-            label: message.task.plan.label,
-            dir: message.task.reportDir ?? message.task.dir,
-            status: 'failed',
-            steps: 0,
-            wallMs: 0,
-            error: `the worker could not follow the run's folder: ${error instanceof Error ? error.message : String(error)}`,
-          },
+/** Executes the worker's runs in this process until it says exit (or goes). */
+export function serveRunProcess(createRegistry: RegistryFactory): void {
+  const state: ProcessState = { createRegistry, stopRequested: false };
+  // The worker decides what a signal means; here a run only checkpoints and stops when asked.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  // The worker is gone (even by SIGKILL): stop at once. Only the scratch folder was written.
+  process.on('disconnect', () => process.exit(1));
+  process.on('message', (message: ToChild) => {
+    switch (message.type) {
+      case 'init':
+        void initialise(state, message.setup);
+        break;
+      case 'run':
+        run(state, message).catch((error: unknown) => {
+          // executeRun records its own failures; this is a failure of the sync itself.
+          send({
+            type: 'done',
+            result: {
+              id: message.task.plan.id,
+              label: message.task.plan.label,
+              dir: message.task.reportDir ?? message.task.dir,
+              status: 'failed',
+              steps: 0,
+              wallMs: 0,
+              error: `the worker could not follow the run's folder: ${error instanceof Error ? error.message : String(error)}`,
+            },
+          });
         });
-      });
-      break;
-    case 'stop':
-      stopRequested = true;
-      break;
-    case 'exit':
-      process.exit(0);
-  }
-});
+        break;
+      case 'stop':
+        state.stopRequested = true;
+        break;
+      case 'exit':
+        process.exit(0);
+    }
+  });
+}

@@ -17,8 +17,7 @@ import { createRegistry } from './fixtures/toy-registry.mjs';
 import { describeWithRedis, startRedis, type TestRedis } from './support.js';
 
 const fixture = (file: string) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
-const registryModule = fixture('toy-registry.mjs');
-const runScript = fileURLToPath(new URL('../dist/run-process.js', import.meta.url));
+const runScript = fixture('run-process.mjs');
 const tmp = (prefix = 'tdx-queue-') => mkdtempSync(join(tmpdir(), prefix));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,7 +111,6 @@ describeWithRedis('a sweep on the queue', () => {
     const controller = new AbortController();
     const done = runQueueWorker({
       url: server.url,
-      registryModule,
       runScript,
       // The run processes run the built packages (vitest's flags would load the sources).
       execArgv: [],

@@ -44,39 +44,11 @@ export interface Dataset {
 }
 
 /**
- * Exchangeable units of a mean-field model, as points ("particles"): each attention head's or
- * MLP neuron's parameters flattened into one vector. The empirical distribution of these
- * points is what the mean-field limit describes.
+ * A model: its parameters, a loss and a prediction. What only some models offer is a
+ * capability of its own with a type guard (a mean-field model's particles: MeanFieldModel).
  */
-export interface ParticleGroup {
-  /** `attention` (one particle per head) or `mlp` (one per neuron). */
-  kind: 'attention' | 'mlp';
-  layer: number;
-  /** M: the number of particles; their count at this layer. */
-  count: number;
-  /** Length of one particle vector. */
-  dimension: number;
-  /** count × dimension, row-major, float64 on the host. */
-  values: Float64Array;
-}
-
-/** How a mean-field model scales (see the models' `parameterization: mean-field`). */
-export interface MeanFieldScaling {
-  /** L: residual blocks. */
-  layers: number;
-  /** M of the attention sublayers (heads) and of the MLP sublayers (neurons). */
-  heads: number;
-  neurons: number;
-  /** α: each branch is (α / (L·M)) Σ_j f(H; θ_j). */
-  alpha: number;
-}
-
 export interface Model {
   readonly params: ParamSet;
-  /** Optional (mean-field models): the particles at `values`. */
-  particles?(values: ParamValues): ParticleGroup[];
-  /** Optional: present when the model is mean-field parameterised. */
-  meanField?: MeanFieldScaling;
   /** Scalar training loss of `batch` at parameter `values` (a full map: every block). */
   loss(values: ParamValues, batch: Batch): Scalar;
   /** The model's output for `inputs` at parameter `values`. */

@@ -3,6 +3,7 @@ export * from './param-set.js';
 export * from './param-selector-config.js';
 export * from './rng.js';
 export * from './contracts.js';
+export * from './mean-field-model.js';
 export * from './tree.js';
 export * from './autodiff/gradients.js';
 export * from './autodiff/ops.js';

@@ -7,7 +7,9 @@ import {
   tf,
   valueAndGrad,
   type AnalysisTarget,
-  type MeanFieldScaling,
+  isMeanFieldModel,
+  missingMeanField,
+  type MeanFieldModel,
   type Model,
   type ParamValues,
   type ParticleGroup,
@@ -21,12 +23,15 @@ import {
 } from './config.js';
 import { checkSameSplit, noParticles, particlesAt, sampleParticles } from './particles.js';
 
-/** The model's mean-field scaling, or an error naming what the model lacks. */
-function meanFieldScaling(model: Model): MeanFieldScaling {
-  if (typeof model.particles !== 'function') throw noParticles('particles(values)');
-  const scaling = model.meanField;
-  if (!scaling) throw noParticles('meanField scaling ({ layers, heads, neurons, alpha })');
-  return scaling;
+/** The model as a mean-field model, or an error naming what the model lacks. */
+function meanFieldModel(model: Model): MeanFieldModel {
+  if (isMeanFieldModel(model)) return model;
+  const [missing] = missingMeanField(model);
+  throw noParticles(
+    missing === 'particles'
+      ? 'particles(values)'
+      : 'meanField scaling ({ layers, heads, neurons, alpha })',
+  );
 }
 
 /**
@@ -67,11 +72,7 @@ interface GradientParticles {
   mask?: ParticleGroup[];
 }
 
-function gradientParticles(
-  target: AnalysisTarget,
-  model: Model,
-  scaling: MeanFieldScaling,
-): GradientParticles {
+function gradientParticles(target: AnalysisTarget, model: MeanFieldModel): GradientParticles {
   const params = target.params;
   const trainable = params.trainable();
   const result: GradientParticles = { loss: NaN, gradSquared: 0, thetas: [], grads: [] };
@@ -87,8 +88,8 @@ function gradientParticles(
     // (the contract's "any map of the same shapes"); frozen blocks have no gradient: zeros.
     const full: ParamValues = {};
     for (const b of params.blocks) full[b.name] = out.grads[b.name] ?? tf.zerosLike(b.variable);
-    result.thetas = particlesAt(model, scaling, params.values(), 'the parameters');
-    result.grads = particlesAt(model, scaling, full, 'the gradient');
+    result.thetas = particlesAt(model, params.values(), 'the parameters');
+    result.grads = particlesAt(model, full, 'the gradient');
     checkSameSplit(result.thetas, result.grads, 'the gradient');
     // Entries of frozen blocks do not move: a 0/1 mask split the same way keeps them out of the
     // velocity and of ∇Q.
@@ -96,7 +97,7 @@ function gradientParticles(
       const ones: ParamValues = {};
       for (const b of params.blocks)
         ones[b.name] = b.frozen ? tf.zerosLike(b.variable) : tf.onesLike(b.variable);
-      result.mask = particlesAt(model, scaling, ones, 'a mask');
+      result.mask = particlesAt(model, ones, 'a mask');
       checkSameSplit(result.thetas, result.mask, 'a 0/1 mask');
     }
   });
@@ -177,11 +178,11 @@ export function meanField(
   target: AnalysisTarget,
   config: MeanFieldConfig,
 ): AnalysisOutput & { value: number; data: MeanFieldData } {
-  const model = target.model;
-  const scaling = meanFieldScaling(model);
+  const model = meanFieldModel(target.model);
+  const scaling = model.meanField;
   const L = scaling.layers;
   const { lambda, tau } = decayAndTime(target, config);
-  const { loss, gradSquared, thetas, grads, mask } = gradientParticles(target, model, scaling);
+  const { loss, gradSquared, thetas, grads, mask } = gradientParticles(target, model);
   const sums = particleSums(thetas, grads, mask, L, lambda);
   const regularizer = (lambda / 2) * sums.norms;
   // Entries outside the particles (embeddings, read-out, norms) have ∇Q = ∇R. This assumes

@@ -3,13 +3,7 @@
  * mean-field scaling, and the seeded subsample an evaluation records, as (θ, t) points.
  */
 import { TdxError } from '@tdx/core';
-import {
-  Rng,
-  type MeanFieldScaling,
-  type Model,
-  type ParamValues,
-  type ParticleGroup,
-} from '@tdx/tensor';
+import { Rng, type MeanFieldModel, type ParamValues, type ParticleGroup } from '@tdx/tensor';
 import { KINDS, type ParticleSample } from './config.js';
 
 export function noParticles(what: string): TdxError {
@@ -23,13 +17,9 @@ export function noParticles(what: string): TdxError {
 }
 
 /** The model's particles at `values`, checked against its scaling. */
-export function particlesAt(
-  model: Model,
-  scaling: MeanFieldScaling,
-  values: ParamValues,
-  what: string,
-) {
-  const groups = model.particles!(values);
+export function particlesAt(model: MeanFieldModel, values: ParamValues, what: string) {
+  const scaling = model.meanField;
+  const groups = model.particles(values);
   if (!Array.isArray(groups) || groups.length === 0) throw noParticles(`particles (${what})`);
   for (const g of groups) {
     const M = g.kind === 'attention' ? scaling.heads : scaling.neurons;

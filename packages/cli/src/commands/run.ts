@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { runExperiment, TdxError, type ExperimentResult, type Registry } from '@tdx/core';
 import { redactUrl, runOnQueue } from '@tdx/queue';
 
 import { EXIT, type CliIo } from '../io.js';
 import { readSpecWithOverrides } from '../overrides.js';
 import { progressPrinter } from '../progress.js';
+import { workerScripts } from '../worker-scripts.js';
 
 export interface RunOptions {
   out: string;
@@ -136,7 +136,8 @@ export async function runCommand(
         outDir: options.out,
         workers,
         ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
-        registryModule: fileURLToPath(new URL('../registry-module.js', import.meta.url)),
+        workerScript: workerScripts.run,
+        analysisWorkerScript: workerScripts.analysis,
         signal: controller.signal,
         ...(everySteps ? { checkpoint: { everySteps } } : {}),
         ...(options.backend ? { backend: options.backend } : {}),

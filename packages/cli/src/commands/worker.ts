@@ -1,7 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { TdxError, type Registry } from '@tdx/core';
 import { runQueueWorker } from '@tdx/queue';
 import { EXIT, type CliIo } from '../io.js';
+import { workerScripts } from '../worker-scripts.js';
 import { positiveInteger } from './run.js';
 
 export interface WorkerCommandOptions {
@@ -74,7 +74,8 @@ export async function workerCommand(
   try {
     const summary = await runQueueWorker({
       url,
-      registryModule: fileURLToPath(new URL('../registry-module.js', import.meta.url)),
+      runScript: workerScripts.queueRun,
+      analysisWorkerScript: workerScripts.analysis,
       ...(concurrency ? { concurrency } : {}),
       ...(analysisWorkers ? { analysisWorkers } : {}),
       ...(stallSeconds ? { stallSeconds } : {}),

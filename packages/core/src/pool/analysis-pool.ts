@@ -5,7 +5,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { childEnvironment } from './thread-budget.js';
-import { fileURLToPath } from 'node:url';
 import { TdxError } from '../errors.js';
 import type { RunSpec } from '../spec/schema.js';
 import type { FromAnalysisWorker, PartRequest, ToAnalysisWorker } from './analysis-protocol.js';
@@ -15,8 +14,8 @@ import type { WorkerRegistrySetup } from './worker-registry.js';
 export interface AnalysisWorkerSetup extends WorkerRegistrySetup {
   /** Worker processes to start (at most one per part). */
   count: number;
-  /** The worker's script; by default analysis-worker-entry.js next to this module. */
-  workerScript?: string;
+  /** The worker's script: one that calls serveAnalysisWorker with the caller's registry. */
+  workerScript: string;
 }
 
 export interface AnalysisPool {
@@ -26,9 +25,6 @@ export interface AnalysisPool {
   size(parts: number): number;
   close(): void;
 }
-
-const defaultScript = (): string =>
-  fileURLToPath(new URL('./analysis-worker-entry.js', import.meta.url));
 
 interface Worker {
   child: ChildProcess;
@@ -47,7 +43,7 @@ export function openAnalysisPool(setup: AnalysisWorkerSetup, spec: RunSpec): Ana
   let closed = false;
 
   const start = (): Worker => {
-    const child = fork(workerScript ?? defaultScript(), [], {
+    const child = fork(workerScript, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: childEnvironment(count),
     });

@@ -6,7 +6,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { childEnvironment } from './thread-budget.js';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TdxError } from '../errors.js';
 import type { EventListener, RunResult } from '../events.js';
 import { writeJsonAtomic } from '../run-directory.js';
@@ -21,12 +20,9 @@ export interface PoolOptions {
   emit: EventListener;
   /** Polled while runs go on: true asks every worker to checkpoint its run and stop. */
   shouldStop: () => boolean;
-  /** The worker's script; by default worker-entry.js next to this module (the built package). */
-  workerScript?: string;
+  /** The worker's script: one that calls serveRunWorker with the caller's registry. */
+  workerScript: string;
 }
-
-const defaultWorkerScript = (): string =>
-  fileURLToPath(new URL('./worker-entry.js', import.meta.url));
 
 /** The result of a run whose worker process died: recorded on disk like any failure. */
 function workerDied(task: RunTask, code: number | null, signal: string | null): RunResult {
@@ -59,7 +55,7 @@ function workerDied(task: RunTask, code: number | null, signal: string | null): 
 export function runInPool(source: RunSource, options: PoolOptions): Promise<ExecutedRun[]> {
   const tasks: RunTask[] = [];
   const results = new Map<RunTask, ExecutedRun>();
-  const script = options.workerScript ?? defaultWorkerScript();
+  const script = options.workerScript;
   let fatal: TdxError | undefined;
   let stopping = false;
   let live = 0;

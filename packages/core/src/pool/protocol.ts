@@ -10,6 +10,8 @@ export interface WorkerInit extends WorkerRegistrySetup {
   specFile?: string;
   /** Analysis workers each run may start (1: none, analyses in the run's process). */
   analysisWorkers: number;
+  /** Their script (see serveAnalysisWorker); needed when analysisWorkers > 1. */
+  analysisWorkerScript?: string;
 }
 
 export interface SerializedError {

@@ -1,11 +1,15 @@
-/** A worker process's registry: built from a module (registries cannot cross processes). */
+/**
+ * A worker process's registry, built by the function its script hands to core (registries
+ * cannot cross processes): the caller's script imports core, never the other way round.
+ */
 import type { BackendInfo } from '../contracts.js';
 import { loadPluginModules } from '../plugin-loader.js';
 import type { Registry } from '../registry.js';
 
+/** Builds the registry with the built-in plugins, as the parent process has them. */
+export type RegistryFactory = () => Registry | Promise<Registry>;
+
 export interface WorkerRegistrySetup {
-  /** A module exporting createRegistry() (or a default function) with the built-in plugins. */
-  registryModule: string;
   /** The spec's own plugin modules, and the folder they are resolved from. */
   plugins: string[];
   baseDir: string;
@@ -15,14 +19,10 @@ export interface WorkerRegistrySetup {
 
 /** Builds the registry, loads the spec's plugins and activates the backend. */
 export async function openWorkerRegistry(
+  createRegistry: RegistryFactory,
   setup: WorkerRegistrySetup,
 ): Promise<{ registry: Registry; backend: BackendInfo }> {
-  const module = (await import(setup.registryModule)) as Record<string, unknown>;
-  const make = (module.createRegistry ?? module.default) as
-    (() => Registry | Promise<Registry>) | undefined;
-  if (typeof make !== 'function')
-    throw new Error(`${setup.registryModule} exports no createRegistry()`);
-  const registry = (await make()).child();
+  const registry = (await createRegistry()).child();
   const problems = await loadPluginModules(setup.plugins, registry, setup.baseDir);
   if (problems.length > 0)
     throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));

@@ -8,7 +8,13 @@ import type { RunIdentity } from '../experiment-data.js';
 
 import { isTdxError, joinPath, type Problem } from '../errors.js';
 import type { PluginKind } from '../plugin.js';
-import { linkResolution, resolutionOf, type Registry } from '../registry.js';
+import {
+  linkResolution,
+  refData,
+  resolutionOf,
+  type Registry,
+  type ResolvedPluginRef,
+} from '../registry.js';
 import { zodProblems } from '../zod-problems.js';
 import { parsePath, setPath, type PathKey } from './paths.js';
 import {
@@ -16,7 +22,6 @@ import {
   flattenRef,
   specSchema,
   type ResolvedAnalysisRef,
-  type ResolvedPluginRef,
   type ResolvedSpec,
   type RunSelector,
   type RunSpec,
@@ -123,17 +128,7 @@ function recheckRun(
   const ref = (kind: PluginKind, value: unknown, path: string): ResolvedPluginRef | undefined => {
     const { resolved, problems: found } = registry.check(kind, value, path);
     problems.push(...found.map(blame));
-    return (
-      resolved &&
-      linkResolution(
-        {
-          name: resolved.plugin.name,
-          label: resolved.label,
-          config: resolved.config as Record<string, unknown>,
-        },
-        resolved,
-      )
-    );
+    return resolved && refData(resolved);
   };
   const dataset = ref('dataset', run.dataset, 'dataset');
   const model = ref('model', run.model, 'model');
@@ -171,7 +166,7 @@ function recheckRun(
     optimizer: optimizer!,
     trainer: trainer!,
     train: train.data,
-    analyses: analyses as ResolvedAnalysisRef[],
+    analyses: analyses.filter((r): r is ResolvedAnalysisRef => r !== undefined),
   };
 }
 

@@ -3,19 +3,24 @@
  * and its config, every sweep value. All problems are collected and reported together, in the
  * order they appear in the file.
  */
+import type { z } from 'zod';
 import { TdxError, type Problem } from '../errors.js';
 import { estimateRun, exceeded, machineBudget, MAX_RUNS } from '../estimate.js';
 import { loadPluginModules } from '../plugin-loader.js';
 import type { PluginKind } from '../plugin.js';
-import { linkResolution, resolutionOf, type Registry } from '../registry.js';
+import {
+  linkResolution,
+  refData,
+  resolutionOf,
+  type Registry,
+  type ResolvedPluginRef,
+} from '../registry.js';
 import { zodProblems } from '../zod-problems.js';
 import { expandRuns, type PlannedRun } from './expand.js';
 import {
   analysisScheduleSchema,
   specSchema,
   type ResolvedAnalysisRef,
-  type ResolvedModelRef,
-  type ResolvedPluginRef,
   type ResolvedSpec,
 } from './schema.js';
 import type { SpecSource } from './source.js';
@@ -77,51 +82,61 @@ export async function resolveExperiment(
   raw: unknown,
   options: ResolveSpecOptions,
 ): Promise<{ spec: ResolvedSpec; runs: PlannedRun[]; notices: string[] }> {
-  const { registry, source } = options;
-  // Former plugin names and config keys still work; these say what they are called now.
-  const notices: string[] = [];
-  const fail = (problems: Problem[]): never => {
+  const checks = new SpecChecks(options);
+  const { parsed, spec } = checkStructure(raw, checks);
+  checks.problems.push(
+    ...(await loadPluginModules(spec.plugins, options.registry, options.baseDir)),
+  );
+  const refs = checkReferences(spec, checks);
+  const resolved = assemble(parsed, refs, checks);
+  checkRunCount(resolved, options);
+  const runs = expandRuns(resolved, options.registry, checks.problems);
+  checks.failIfAny();
+  if (!options.forceSize) checkSizes(runs, options.registry, options.outDir, options.source);
+  return { spec: resolved, runs, notices: checks.notices };
+}
+
+type ParsedSpec = z.output<typeof specSchema>;
+/** The spec as far as it parsed: the parsed spec, or the fields plugin checks need. */
+type CheckedInput = ParsedSpec | ReturnType<typeof lenientSpec>;
+
+/** The problems found so far and the notices to give, and how references are checked. */
+class SpecChecks {
+  readonly problems: Problem[] = [];
+  /** Former plugin names and config keys still work; these say what they are called now. */
+  readonly notices: string[] = [];
+
+  readonly registry: Registry;
+
+  constructor(private readonly options: ResolveSpecOptions) {
+    this.registry = options.registry;
+  }
+
+  /** Throws SPEC_INVALID with every problem, located in the file and in its order. */
+  fail(problems: Problem[] = this.problems): never {
+    const { source } = this.options;
     const where = source ? ` in ${source.path}` : '';
     throw new TdxError('SPEC_INVALID', `the spec${where} has ${problems.length} problem(s)`, {
       problems: located(problems, source),
       hint: 'fix these and run again; `tdx list` shows every plugin and `tdx describe <kind> <name>` its config',
     });
-  };
-
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    fail([
-      {
-        path: '',
-        message: 'a spec must be a mapping with name, dataset, model, optimizer(s) and train',
-        value: raw,
-      },
-    ]);
   }
-  // Structure and plugin references are both checked, so every problem is reported at once;
-  // where the structure is wrong, the raw value stands in (its problem is already listed).
-  const parsed = specSchema.safeParse(raw);
-  const problems: Problem[] = parsed.success ? [] : zodProblems(parsed.error, raw, specSchema);
-  const spec = parsed.success ? parsed.data : lenientSpec(raw as Record<string, unknown>);
 
-  problems.push(...(await loadPluginModules(spec.plugins, registry, options.baseDir)));
+  failIfAny(): void {
+    if (this.problems.length > 0) this.fail();
+  }
 
-  const ref = (kind: PluginKind, value: unknown, path: string): ResolvedPluginRef | undefined => {
-    const { resolved, problems: found, notices: said } = registry.check(kind, value, path);
-    problems.push(...found);
-    notices.push(...said);
-    if (!resolved) return undefined;
-    // The spec's form of the resolution, linked to it: runs create from it without a new parse.
-    return linkResolution(
-      {
-        name: resolved.plugin.name,
-        label: resolved.label,
-        config: resolved.config as Record<string, unknown>,
-      },
-      resolved,
-    );
-  };
+  /** One reference, checked once; its spec form is linked to the resolution. */
+  ref(kind: PluginKind, value: unknown, path: string): ResolvedPluginRef | undefined {
+    const { resolved, problems, notices } = this.registry.check(kind, value, path);
+    this.problems.push(...problems);
+    this.notices.push(...notices);
+    // The spec holds the resolution's data, linked to it: runs create from it without a new parse.
+    return resolved && refData(resolved);
+  }
+
   /** References under `one` (a single value) or `many` (a list), each checked, labels unique. */
-  const refs = <T extends ResolvedPluginRef>(
+  refs<T extends ResolvedPluginRef>(
     one: string,
     many: string,
     single: unknown,
@@ -129,7 +144,7 @@ export async function resolveExperiment(
     check: (value: unknown, path: string) => T | undefined,
     /** Whether two entries may share a label (analyses whose `where`s pick their runs). */
     mayShare: (a: T, b: T) => boolean = () => false,
-  ): T[] => {
+  ): T[] {
     const entries = list
       ? list.map((v, i) => [v, `${many}[${i}]`] as const)
       : single === undefined
@@ -142,74 +157,111 @@ export async function resolveExperiment(
       const first = seen.get(r.label);
       if (first === undefined) seen.set(r.label, i);
       else if (!mayShare(checked[first]!, r))
-        problems.push({
+        this.problems.push({
           path: `${entries[i]![1]}.label`,
           message: `label "${r.label}" is already used by ${entries[first]![1]}`,
           hint: 'give each entry a distinct label: it names the run folder and the metric (analyses may share one when each has a where: and no run gets both)',
         });
     });
     return checked.filter((r): r is T => r !== undefined);
-  };
+  }
+}
 
-  const backend = ref('backend', spec.backend, 'backend');
-  const trainer = ref('trainer', spec.trainer, 'trainer');
-  const ownsDataset = (m: unknown) =>
-    m !== null && typeof m === 'object' && (m as Record<string, unknown>).dataset !== undefined;
+/**
+ * Structure and plugin references are both checked, so every problem is reported at once;
+ * where the structure is wrong, the raw value stands in (its problem is already listed).
+ */
+function checkStructure(
+  raw: unknown,
+  checks: SpecChecks,
+): { parsed: ParsedSpec | undefined; spec: CheckedInput } {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    checks.fail([
+      {
+        path: '',
+        message: 'a spec must be a mapping with name, dataset, model, optimizer(s) and train',
+        value: raw,
+      },
+    ]);
+  }
+  const parsed = specSchema.safeParse(raw);
+  if (parsed.success) return { parsed: parsed.data, spec: parsed.data };
+  checks.problems.push(...zodProblems(parsed.error, raw, specSchema));
+  return { parsed: undefined, spec: lenientSpec(raw as Record<string, unknown>) };
+}
+
+/** Every plugin reference of the spec, resolved (undefined or left out where it has problems). */
+function checkReferences(spec: CheckedInput, checks: SpecChecks) {
+  return {
+    backend: checks.ref('backend', spec.backend, 'backend'),
+    trainer: checks.ref('trainer', spec.trainer, 'trainer'),
+    dataset: checkDataset(spec, checks),
+    models: checkModels(spec, checks),
+    optimizers: checks.refs('optimizer', 'optimizers', spec.optimizer, spec.optimizers, (v, p) =>
+      checks.ref('optimizer', v, p),
+    ),
+    analyses: checkAnalyses(spec, checks),
+    reporters: checkReporters(spec, checks),
+  };
+}
+
+/** A model reference that names its own dataset. */
+const ownsDataset = (m: unknown): m is { dataset: unknown } =>
+  m !== null && typeof m === 'object' && 'dataset' in m && m.dataset !== undefined;
+
+/** The spec's dataset: required unless every model names its own. */
+function checkDataset(spec: CheckedInput, checks: SpecChecks): ResolvedPluginRef | undefined {
   const modelList = spec.models ?? (spec.model === undefined ? [] : [spec.model]);
   const everyModelOwnsOne = modelList.length > 0 && modelList.every(ownsDataset);
-  const dataset =
-    spec.dataset === undefined && everyModelOwnsOne
-      ? undefined
-      : spec.dataset === undefined
-        ? void problems.push({
-            path: 'dataset',
-            message: 'required (the data of every run, unless every model names its own dataset)',
-          })
-        : ref('dataset', spec.dataset, 'dataset');
-  const models = refs(
-    'model',
-    'models',
-    spec.model,
-    spec.models,
-    (v, p): ResolvedModelRef | undefined => {
-      if (!ownsDataset(v)) return ref('model', v, p);
-      const { dataset: own, ...model } = v as Record<string, unknown>;
-      const modelRef = ref('model', model, p);
-      const datasetRef = ref('dataset', own, `${p}.dataset`);
-      return (
-        modelRef &&
-        datasetRef &&
-        linkResolution({ ...modelRef, dataset: datasetRef }, resolutionOf(modelRef))
-      );
-    },
-  );
-  const optimizers = refs('optimizer', 'optimizers', spec.optimizer, spec.optimizers, (v, p) =>
-    ref('optimizer', v, p),
-  );
-  const analyses = refs(
+  if (spec.dataset !== undefined) return checks.ref('dataset', spec.dataset, 'dataset');
+  if (!everyModelOwnsOne)
+    checks.problems.push({
+      path: 'dataset',
+      message: 'required (the data of every run, unless every model names its own dataset)',
+    });
+  return undefined;
+}
+
+/** The models, each with the dataset it names (if it names one). */
+function checkModels(spec: CheckedInput, checks: SpecChecks): ResolvedSpec['models'] {
+  return checks.refs('model', 'models', spec.model, spec.models, (v, p) => {
+    if (!ownsDataset(v)) return checks.ref('model', v, p);
+    const { dataset: own, ...model } = v;
+    const modelRef = checks.ref('model', model, p);
+    const datasetRef = checks.ref('dataset', own, `${p}.dataset`);
+    return (
+      modelRef &&
+      datasetRef &&
+      linkResolution({ ...modelRef, dataset: datasetRef }, resolutionOf(modelRef))
+    );
+  });
+}
+
+/** The analyses, each with its schedule (`every`, `at`) and the runs it picks (`where`). */
+function checkAnalyses(spec: CheckedInput, checks: SpecChecks): ResolvedAnalysisRef[] {
+  return checks.refs(
     'analysis',
     'analyses',
     undefined,
     spec.analyses,
     (a, path): ResolvedAnalysisRef | undefined => {
-      const resolved = ref('analysis', a, path);
+      const resolved = checks.ref('analysis', a, path);
       const schedule = analysisScheduleSchema.safeParse(typeof a === 'string' ? {} : a);
       if (!schedule.success) {
-        problems.push(...zodProblems(schedule.error, a, analysisScheduleSchema, path));
+        checks.problems.push(...zodProblems(schedule.error, a, analysisScheduleSchema, path));
         return undefined;
       }
       const { every, at, where } = schedule.data;
       const steps = spec.train.steps;
       for (const [j, t] of (at ?? []).entries()) {
         if (steps !== undefined && t > steps)
-          problems.push({
+          checks.problems.push({
             path: `${path}.at[${j}]`,
             message: `is after the last step (train.steps = ${steps})`,
             value: t,
           });
       }
       if (!resolved) return undefined;
-
       return linkResolution(
         {
           ...resolved,
@@ -223,41 +275,52 @@ export async function resolveExperiment(
     // Analyses may share a label when each picks its runs; expanding checks no run gets both.
     (a, b) => a.where !== undefined && b.where !== undefined,
   );
-  // By default every registered reporter writes its files.
-  const reporterRefs = spec.reporters ?? registry.list('reporter').map((p) => ({ name: p.name }));
-  const reporters = refs('reporter', 'reporters', undefined, reporterRefs, (v, p) =>
-    ref('reporter', v, p),
-  );
+}
 
-  if (!parsed.success || problems.length > 0) fail(problems);
-  const valid = parsed.data!;
-  const resolved: ResolvedSpec = {
-    name: valid.name,
-    ...(valid.description === undefined ? {} : { description: valid.description }),
-    seeds: valid.seeds ?? [valid.seed],
-    plugins: valid.plugins,
+/** The reporters; by default every registered reporter writes its files. */
+function checkReporters(spec: CheckedInput, checks: SpecChecks): ResolvedPluginRef[] {
+  const refs = spec.reporters ?? checks.registry.list('reporter').map((p) => ({ name: p.name }));
+  return checks.refs('reporter', 'reporters', undefined, refs, (v, p) =>
+    checks.ref('reporter', v, p),
+  );
+}
+
+/** The resolved spec, once the structure and every reference are free of problems. */
+function assemble(
+  parsed: ParsedSpec | undefined,
+  refs: ReturnType<typeof checkReferences>,
+  checks: SpecChecks,
+): ResolvedSpec {
+  if (!parsed || checks.problems.length > 0) checks.fail();
+  const { backend, trainer, dataset, models, optimizers, analyses, reporters } = refs;
+  return {
+    name: parsed.name,
+    ...(parsed.description === undefined ? {} : { description: parsed.description }),
+    seeds: parsed.seeds ?? [parsed.seed],
+    plugins: parsed.plugins,
     backend: backend!,
     trainer: trainer!,
     ...(dataset === undefined ? {} : { dataset }),
     models,
     optimizers,
-    train: valid.train,
+    train: parsed.train,
     analyses,
-    sweep: valid.sweep,
-    ...(valid.tune === undefined ? {} : { tune: valid.tune }),
+    sweep: parsed.sweep,
+    ...(parsed.tune === undefined ? {} : { tune: parsed.tune }),
     reporters,
   };
-  const planned = plannedRunCount(resolved);
-  if (planned > MAX_RUNS && !options.forceSize)
-    throw new TdxError(
-      'SIZE_LIMIT',
-      `the spec${source ? ` in ${source.path}` : ''} expands into ${planned.toExponential(1)} runs (models × optimizers × sweep and tune values × seeds), more than ${MAX_RUNS}`,
-      { hint: 'sweep fewer values, or pass --force-size to expand it anyway' },
-    );
-  const runs = expandRuns(resolved, registry, problems);
-  if (problems.length > 0) fail(problems);
-  if (!options.forceSize) checkSizes(runs, registry, options.outDir, source);
-  return { spec: resolved, runs, notices };
+}
+
+/** SIZE_LIMIT before expanding a spec into more runs than anyone could run. */
+function checkRunCount(spec: ResolvedSpec, options: ResolveSpecOptions): void {
+  const planned = plannedRunCount(spec);
+  if (planned <= MAX_RUNS || options.forceSize) return;
+  const { source } = options;
+  throw new TdxError(
+    'SIZE_LIMIT',
+    `the spec${source ? ` in ${source.path}` : ''} expands into ${planned.toExponential(1)} runs (models × optimizers × sweep and tune values × seeds), more than ${MAX_RUNS}`,
+    { hint: 'sweep fewer values, or pass --force-size to expand it anyway' },
+  );
 }
 
 /** How many runs a spec expands into, before expanding it. */

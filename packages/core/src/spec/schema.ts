@@ -7,7 +7,7 @@
  * a valid spec that reproduces exactly that run.
  */
 import { z } from 'zod';
-import { linkResolution, resolutionOf } from '../registry.js';
+import { linkResolution, resolutionOf, type ResolvedPluginRef } from '../registry.js';
 
 const int = () => z.number().int();
 
@@ -134,18 +134,7 @@ export const analysisScheduleSchema = z.looseObject({
   where: runSelectorSchema.optional(),
 });
 
-/** A plugin reference after validation: its config with every default filled in. */
-export interface ResolvedPluginRef {
-  name: string;
-  label: string;
-  config: Record<string, unknown>;
-}
-
-/** A model with, optionally, the dataset it trains on instead of the spec's. */
-export interface ResolvedModelRef extends ResolvedPluginRef {
-  dataset?: ResolvedPluginRef;
-}
-
+/** An analysis of a spec: its reference and when and where it runs. */
 export interface ResolvedAnalysisRef extends ResolvedPluginRef {
   every?: number;
   at?: number[];
@@ -164,7 +153,8 @@ export interface ResolvedSpec {
   trainer: ResolvedPluginRef;
   /** Undefined only when every model brings its own. */
   dataset?: ResolvedPluginRef;
-  models: ResolvedModelRef[];
+  /** Each with, optionally, the dataset it trains on instead of the spec's. */
+  models: Array<ResolvedPluginRef & { dataset?: ResolvedPluginRef }>;
   optimizers: ResolvedPluginRef[];
   train: { steps: number; logEvery: number };
   analyses: ResolvedAnalysisRef[];
