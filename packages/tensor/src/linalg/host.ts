@@ -73,6 +73,15 @@ export interface PowerIterationResult {
 }
 
 /**
+ * x · (1/‖x‖), or null when x = 0. Power iteration has always scaled by the reciprocal (unlike
+ * `normalized`, which divides); kept so that its eigenvalues stay the same to the last bit.
+ */
+function unitByReciprocal(x: ArrayLike<number>): Float64Array | null {
+  const n = norm(x);
+  return n === 0 ? null : scaled(x, 1 / n);
+}
+
+/**
  * Power iteration for the dominant eigenvalue of a symmetric operator: v ← Av/‖Av‖ until the
  * Rayleigh quotient settles. It converges to the eigenvalue of largest magnitude, which may be
  * negative (as PyHessian's `eigenvalues()` reports it); slowly when the two largest magnitudes
@@ -84,14 +93,14 @@ export function powerIteration(
   options: PowerIterationOptions = {},
 ): PowerIterationResult {
   const { maxIterations = 100, tolerance = 1e-4, seed = 0 } = options;
-  let v = normalized(options.start ?? new Rng(seed).normalArray(dimension));
+  let v = unitByReciprocal(options.start ?? new Rng(seed).normalArray(dimension));
   if (v === null) throw new RangeError('power iteration needs a nonzero start vector');
   let Av = apply(v);
   let eigenvalue = dot(v, Av);
   let iterations = 1;
   let converged = false;
   while (iterations < maxIterations) {
-    const next = normalized(Av);
+    const next = unitByReciprocal(Av);
     if (next === null) {
       converged = true; // Av = 0: v is in the null space, the eigenvalue found is 0
       break;
