@@ -8,10 +8,9 @@ import type {
   BackendInfo,
   CheckpointPolicy,
   ExperimentEvent,
-  Problem,
   RunResult,
   RunTask,
-  TdxErrorCode,
+  SerializedError,
 } from '@tdx/core';
 import type { FileOp } from './store.js';
 
@@ -48,13 +47,8 @@ export interface ChildSetup {
   worker: string;
 }
 
-export interface SerializedError {
-  code?: TdxErrorCode;
-  message: string;
-  problems?: Problem[];
-  hint?: string;
-  stack?: string;
-}
+/** Errors across the IPC channel: core's form (code, problems, hint, stack). */
+export type { SerializedError };
 
 export type ToChild =
   | { type: 'init'; setup: ChildSetup }

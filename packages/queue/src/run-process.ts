@@ -10,7 +10,7 @@
  */
 import {
   executeRun,
-  isTdxError,
+  serializeError,
   loadPluginModules,
   TdxError,
   type BackendInfo,
@@ -19,7 +19,7 @@ import {
   type RegistryFactory,
 } from '@tdx/core';
 import { FolderWatch } from './folder-watch.js';
-import type { ChildSetup, FromChild, SerializedError, ToChild } from './protocol.js';
+import type { ChildSetup, FromChild, ToChild } from './protocol.js';
 
 /** Changes go out at least this often while a run computes (and at once on key events). */
 const SYNC_EVERY_MS = 250;
@@ -31,21 +31,6 @@ const URGENT = new Set(['run-start', 'run-resumed', 'checkpoint', 'run-end', 'wa
 const send = (message: FromChild): void => {
   process.send?.(message);
 };
-
-export function serializeError(error: unknown): SerializedError {
-  if (isTdxError(error))
-    return {
-      code: error.code,
-      message: error.message,
-      problems: error.problems,
-      ...(error.hint ? { hint: error.hint } : {}),
-      ...(error.stack ? { stack: error.stack } : {}),
-    };
-  return {
-    message: error instanceof Error ? error.message : String(error),
-    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
-  };
-}
 
 /** What the process holds between messages. */
 interface ProcessState {

@@ -19,6 +19,8 @@ export interface SerializedError {
   message: string;
   problems?: Problem[];
   hint?: string;
+  /** Where it was thrown, for a failure record (not shown to users by default). */
+  stack?: string;
 }
 
 export type ToWorker =

@@ -1,4 +1,4 @@
-/** Errors across the IPC channel: a TdxError keeps its code, problems and hint. */
+/** Errors across an IPC channel (core's pools, the queue's run process): a TdxError keeps its code, problems, hint and stack. */
 import { TdxError, isTdxError } from '../errors.js';
 import type { SerializedError } from './protocol.js';
 
@@ -9,8 +9,12 @@ export function serializeError(error: unknown): SerializedError {
       message: error.message,
       problems: error.problems,
       ...(error.hint ? { hint: error.hint } : {}),
+      ...(error.stack ? { stack: error.stack } : {}),
     };
-  return { message: error instanceof Error ? error.message : String(error) };
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+  };
 }
 
 export function deserializeError(e: SerializedError): TdxError {
