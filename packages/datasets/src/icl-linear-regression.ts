@@ -251,9 +251,7 @@ function samplePrompts(
     return sampleNonlinearPrompts(rng, { ...config, covariates }, batchSize);
   }
   const shape = config.gammaShape ?? 0.1;
-  const noise = config.noise ?? 0;
-  if (!(noise >= 0) || !Number.isFinite(noise))
-    throw new TdxError('INVALID_ARGUMENT', `noise must be a finite number >= 0, got ${noise}`);
+  const noise = labelNoise(config);
   const scale = Math.sqrt(10 / shape);
   const width = d + 1;
   const rows = n + 1;
@@ -291,15 +289,7 @@ function samplePrompts(
       labels[b * rows + i] = y;
     }
   }
-  if (noise > 0) {
-    // A stream of its own, so the noise level changes the labels only, not x or w.
-    const eps = rng.fork('icl-noise', rng.nextUint32());
-    for (let j = 0; j < labels.length; j++) labels[j] = labels[j]! + noise * eps.normal();
-  }
-  for (let b = 0; b < batchSize; b++) {
-    for (let i = 0; i < n; i++) tokens[(b * rows + i) * width + d] = labels[b * rows + i]!;
-    targets[b] = labels[b * rows + n]!; // the query's label slot stays 0
-  }
+  placeLabels(rng, noise, labels, tokens, targets, d, n);
   return { tokens, targets, net: null };
 }
 
@@ -310,9 +300,7 @@ function sampleNonlinearPrompts(
   batchSize: number,
 ): IclPrompts {
   const { d, n } = config;
-  const noise = config.noise ?? 0;
-  if (!(noise >= 0) || !Number.isFinite(noise))
-    throw new TdxError('INVALID_ARGUMENT', `noise must be a finite number >= 0, got ${noise}`);
+  const noise = labelNoise(config);
   const relu = config.covariates === 'relu';
   const net = relu ? iclReluNet(rng, config) : (config.net ?? iclMlpNet(rng, config));
   if (net.inputs !== d || net.outputs !== (relu ? 1 : d))
@@ -341,15 +329,42 @@ function sampleNonlinearPrompts(
       labels[b * rows + i] = y;
     }
   }
+  placeLabels(rng, noise, labels, tokens, targets, d, n);
+  return { tokens, targets, net };
+}
+
+/** The label noise's standard deviation, checked. */
+function labelNoise(config: IclPromptConfig): number {
+  const noise = config.noise ?? 0;
+  if (!(noise >= 0) || !Number.isFinite(noise))
+    throw new TdxError('INVALID_ARGUMENT', `noise must be a finite number >= 0, got ${noise}`);
+  return noise;
+}
+
+/**
+ * Adds the label noise (a stream of its own, so the noise level changes the labels only, not x
+ * or w) and writes each context label into its token and the query's label into `targets`; the
+ * query's label slot stays 0. Labels are float64 until here, rounded once when written.
+ */
+function placeLabels(
+  rng: Rng,
+  noise: number,
+  labels: Float64Array,
+  tokens: Float32Array,
+  targets: Float32Array,
+  d: number,
+  n: number,
+): void {
   if (noise > 0) {
     const eps = rng.fork('icl-noise', rng.nextUint32());
     for (let j = 0; j < labels.length; j++) labels[j] = labels[j]! + noise * eps.normal();
   }
-  for (let b = 0; b < batchSize; b++) {
+  const rows = n + 1;
+  const width = d + 1;
+  for (let b = 0; b < targets.length; b++) {
     for (let i = 0; i < n; i++) tokens[(b * rows + i) * width + d] = labels[b * rows + i]!;
     targets[b] = labels[b * rows + n]!;
   }
-  return { tokens, targets, net };
 }
 
 function matVec(m: Float64Array, v: Float64Array, out: Float64Array, d: number): void {
